@@ -1,0 +1,133 @@
+"""The `modelci` command line: a thin layer over the library.
+
+Only :func:`main` turns exceptions into exit codes: 0 passed, 1 gate failed, 2 usage or input
+error, 3 infrastructure error. No traceback reaches the user unless ``--debug``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from modelci import __version__
+from modelci.app import App
+from modelci.commands import COMMANDS
+from modelci.errors import EXIT_INFRA, EXIT_INPUT, ModelciError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="modelci")
+@click.option("--debug", is_flag=True, envvar="MODELCI_DEBUG", help="Show tracebacks on errors.")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="MODELCI_CONFIG",
+    help="Project file (default: ./modelci.yaml when present).",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Run folder shared by the steps of one run (default: .modelci).",
+)
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, config_file: Path | None, workdir: Path | None) -> None:
+    """Ship machine-learning models through the CI you already run.
+
+    Every step is a gate: exit 0 passed, 1 gate failed, 2 bad input, 3 service unreachable.
+    """
+    ctx.obj = App(debug=debug, config_file=config_file, workdir=workdir)
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+@cli.command("schema")
+@click.option("--contract", is_flag=True, help="Print the data contract schema instead.")
+def schema_cmd(contract: bool) -> None:
+    """Print the JSON Schema of modelci.yaml (or of a data contract)."""
+    if contract:
+        from modelci.contract.model import contract_schema
+
+        data: dict[str, Any] = contract_schema()
+    else:
+        from modelci.config import schema
+
+        data = schema()
+    click.echo(json.dumps(data, indent=2))
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check or show the project configuration."""
+
+
+@config_group.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False))
+@click.pass_obj
+def config_check(app: App, file: Path | None) -> None:
+    """Validate FILE (default: the project file) and the MODELCI_* environment."""
+    from modelci import config as config_mod
+
+    target = file or app.config_file or Path(config_mod.CONFIG_FILE)
+    config_mod.check(target)
+    config_mod.load(target, env=app.env)
+    click.echo(f"{target}: valid")
+
+
+@config_group.command("show")
+@click.pass_obj
+def config_show(app: App) -> None:
+    """Print the effective configuration and where each setting came from."""
+    import yaml
+
+    config = app.load_config()
+    click.echo(yaml.safe_dump(config.data, sort_keys=False).rstrip())
+    if config.sources:
+        click.echo("# set by:")
+        for key, source in sorted(config.sources.items()):
+            click.echo(f"#   {key}: {source}")
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI in-process and return its exit code (what tests call)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args
+    try:
+        outcome = cli.main(args=args, prog_name="modelci", standalone_mode=False)
+    except ModelciError as exc:
+        if debug:
+            raise
+        click.echo(f"modelci: error: {exc.message}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("modelci: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_INPUT
+    except OSError as exc:
+        if debug:
+            raise
+        # Disk full, permission denied on the run folder: say which file, skip the traceback.
+        where = f"{exc.filename}: " if exc.filename else ""
+        click.echo(f"modelci: error: {where}{exc.strerror or exc}", err=True)
+        return EXIT_INFRA if exc.errno is None else EXIT_INPUT
+    # click returns the exit code of --help/--version (ctx.exit) when not standalone.
+    return outcome if isinstance(outcome, int) else 0
+
+
+def main() -> None:
+    """Console entry point: the only place that exits the process."""
+    try:
+        code = run()
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)

@@ -1,0 +1,9 @@
+"""One click command per step; each only parses flags and calls its step's ``run``."""
+
+from __future__ import annotations
+
+import click
+
+from modelci.commands.validate_data import contract_group, profile_cmd, validate_data_cmd
+
+COMMANDS: list[click.Command] = [validate_data_cmd, contract_group, profile_cmd]

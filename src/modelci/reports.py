@@ -1,0 +1,73 @@
+"""Report files every step writes into its part of the run folder: JSON, Markdown, JUnit XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from modelci import fsutil
+from modelci.results import Check, StepResult, format_value
+
+MAX_TABLE_ROWS = 200
+
+
+def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
+    rows = sorted(checks, key=lambda c: c.passed) if failed_first else list(checks)
+    lines = ["| | column | rule | observed | expected |", "|---|---|---|---|---|"]
+    for check in rows[:MAX_TABLE_ROWS]:
+        mark = "✅" if check.passed else ("⚠️" if check.severity == "warning" else "❌")
+        lines.append(
+            f"| {mark} | {_md(check.column or '(table)')} | {_md(check.rule)} "
+            f"| {_md(format_value(check.observed))} | {_md(format_value(check.expected))} |"
+        )
+    if len(rows) > MAX_TABLE_ROWS:
+        lines.append(f"| | … {len(rows) - MAX_TABLE_ROWS} more checks in the JSON report | | | |")
+    return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def junit_xml(result: StepResult) -> bytes:
+    """One test case per check, so a CI test view lists every rule and what broke it."""
+    failures = sum(1 for c in result.checks if c.blocking)
+    suite = ET.Element(
+        "testsuite",
+        name=f"modelci {result.step}",
+        tests=str(len(result.checks)),
+        failures=str(failures),
+        errors="0",
+        skipped="0",
+    )
+    for check in result.checks:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"modelci.{result.step}", name=check.name
+        )
+        if not check.passed:
+            tag = "failure" if check.severity == "error" else "system-out"
+            detail = (
+                f"{check.message or check.rule}: observed {format_value(check.observed)}, "
+                f"expected {format_value(check.expected)}"
+            )
+            if tag == "failure":
+                ET.SubElement(case, "failure", message=detail, type=check.rule).text = detail
+            else:
+                ET.SubElement(case, "system-out").text = f"warning: {detail}"
+    suites = ET.Element("testsuites", name="modelci")
+    suites.append(suite)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+
+
+def write_step_reports(result: StepResult, step_dir: Path) -> StepResult:
+    """Write report.json, summary.md and junit.xml for a step; record their paths."""
+    step_dir.mkdir(parents=True, exist_ok=True)
+    result.files.setdefault("report", step_dir / "report.json")
+    result.files.setdefault("summary", step_dir / "summary.md")
+    result.files.setdefault("junit", step_dir / "junit.xml")
+    result.outputs.setdefault("report", str(result.files["report"]))
+    fsutil.write_text(result.files["summary"], result.markdown + "\n")
+    fsutil.write_bytes(result.files["junit"], junit_xml(result))
+    fsutil.write_json(result.files["report"], result.to_dict())
+    return result

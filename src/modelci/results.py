@@ -1,0 +1,108 @@
+"""What a step returns: its checks, outputs and metrics, ready for any CI adapter."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verdict: on which column, by which rule, what was seen against what was wanted."""
+
+    rule: str
+    passed: bool
+    observed: Any = None
+    expected: Any = None
+    column: str | None = None
+    message: str = ""
+    severity: Severity = "error"
+    #: where the problem sits, for annotations: (file, line) when known
+    file: str | None = None
+    line: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.column}: {self.rule}" if self.column else self.rule
+
+    @property
+    def blocking(self) -> bool:
+        return not self.passed and self.severity == "error"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["observed"] = _plain(self.observed)
+        data["expected"] = _plain(self.expected)
+        return {k: v for k, v in data.items() if v is not None and v != ""}
+
+
+@dataclass
+class StepResult:
+    """The outcome of one step, independent of where it ran."""
+
+    step: str
+    passed: bool
+    summary: str
+    checks: list[Check] = field(default_factory=list)
+    #: step outputs (GitHub outputs, GitLab dotenv); short nouns as keys
+    outputs: dict[str, str] = field(default_factory=dict)
+    #: numeric results for metrics reports
+    metrics: dict[str, float] = field(default_factory=dict)
+    #: the Markdown body for job summaries and PR comments
+    markdown: str = ""
+    #: files the step wrote, by role (report, junit, summary, ...)
+    files: dict[str, Path] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed_checks(self) -> list[Check]:
+        return [c for c in self.checks if not c.passed]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "passed": self.passed,
+            "summary": self.summary,
+            "outputs": self.outputs,
+            "metrics": {k: _plain(v) for k, v in self.metrics.items()},
+            "checks": [c.to_dict() for c in self.checks],
+            **({"details": _plain(self.details)} if self.details else {}),
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Turn numpy scalars, NaN and tuples into what JSON and YAML readers expect."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
+    if isinstance(value, Path):
+        return str(value)
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, str | bytes):
+        value = item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def format_value(value: Any) -> str:
+    """Short human form for tables: 4 significant digits for floats, lists abridged."""
+    value = _plain(value)
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        shown = ", ".join(format_value(v) for v in value[:5])
+        return f"[{shown}{', …' if len(value) > 5 else ''}]"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
+    return str(value)

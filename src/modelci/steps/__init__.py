@@ -1,0 +1,1 @@
+"""Pipeline steps: each a ``run(config, runfolder) -> StepResult`` library function."""

@@ -1,0 +1,193 @@
+"""validate-data: the dataset meets its contract and has not drifted from the reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from modelci import reports
+from modelci.config import Config, env_name
+from modelci.errors import InputError
+from modelci.results import Check, StepResult
+from modelci.runfolder import RunFolder
+
+if TYPE_CHECKING:
+    from modelci.contract.model import Contract
+    from modelci.data.reader import Dataset
+    from modelci.drift.profile import Profile
+
+STEP = "validate-data"
+
+
+def run(config: Config, runfolder: RunFolder) -> StepResult:
+    data_path = config.path("data.path")
+    contract_path = config.path("contract")
+    reference_path = config.path("data.reference")
+    if data_path is None:
+        raise InputError(
+            "no dataset to validate: pass DATA, or set data.path in modelci.yaml "
+            f"or {env_name('data.path')}"
+        )
+    if contract_path is None and reference_path is None:
+        raise InputError(
+            "nothing to check the data against: pass --contract FILE (and/or --reference), "
+            f"or set contract in modelci.yaml or {env_name('contract')}"
+        )
+
+    # The contract and reference are read before the data: a bad contract should fail in
+    # milliseconds, not after reading millions of rows.
+    contract = _load_contract(contract_path) if contract_path else None
+    profile = _reference_profile(config, reference_path, contract) if reference_path else None
+
+    dataset = _read(config, data_path)
+    checks: list[Check] = []
+    if contract is not None:
+        from modelci.contract.checks import run_checks
+
+        checks += run_checks(contract, dataset.table, file=_display(data_path))
+
+    drift_share: float | None = None
+    drift_settings: dict[str, Any] = dict(config.get("validate.drift") or {})
+    if profile is not None and drift_settings.get("enabled", True):
+        from modelci.drift.detect import detect_drift
+
+        drift = detect_drift(profile, dataset.table, drift_settings)
+        drift_share = drift.share
+        checks += drift.checks(fail=bool(drift_settings.get("fail", True)))
+
+    result = _result(dataset, checks, drift_share, contract_path, reference_path)
+    reports.write_step_reports(result, runfolder.step_dir(STEP))
+    runfolder.record_step(STEP, passed=result.passed, facts=_facts(runfolder, result, dataset,
+                                                                  profile, reference_path))
+    return result
+
+
+def _load_contract(path: Path) -> Contract:
+    from modelci.contract.model import load_contract
+
+    return load_contract(path)
+
+
+def _read(config: Config, path: Path) -> Dataset:
+    from modelci.data.reader import read_dataset
+
+    progress = {"auto": None, "always": True, "never": False}[config.get("validate.progress", "auto")]
+    return read_dataset(
+        path,
+        format=config.get("data.format", "auto"),
+        delimiter=config.get("data.csv.delimiter", ","),
+        encoding=config.get("data.csv.encoding", "utf-8"),
+        progress=progress,
+    )
+
+
+def _reference_profile(config: Config, path: Path, contract: Contract | None) -> Profile:
+    """A saved profile is used as is; a reference dataset is profiled once (and saved if asked)."""
+    from modelci.drift.profile import build_profile, is_profile, load_profile, save_profile
+
+    if is_profile(path):
+        return load_profile(path)
+    kinds = None
+    if contract is not None:
+        from modelci.contract.model import column_kinds
+
+        kinds = column_kinds(contract)
+    reference = _read(config, path)
+    profile = build_profile(reference.table, kinds=kinds, source=str(path), digest=reference.digest)
+    if save_to := config.path("validate.save_profile"):
+        save_profile(profile, save_to)
+    return profile
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _result(
+    dataset: Dataset,
+    checks: list[Check],
+    drift_share: float | None,
+    contract_path: Path | None,
+    reference_path: Path | None,
+) -> StepResult:
+    failed = [c for c in checks if c.blocking]
+    warnings = [c for c in checks if not c.passed and c.severity == "warning"]
+    passed = not failed
+    verdict = "passed" if passed else "failed"
+    summary = (
+        f"validate-data {verdict}: {dataset.source} ({dataset.rows:,} rows, "
+        f"{len(dataset.columns)} columns), {len(checks)} checks, {len(failed)} failed"
+        + (f", {len(warnings)} warnings" if warnings else "")
+        + (f", drift share {drift_share:.2f}" if drift_share is not None else "")
+    )
+    if failed:
+        worst = ", ".join(c.name for c in failed[:3])
+        summary += f" ({worst}{', …' if len(failed) > 3 else ''})"
+    lines = [
+        f"**{'✅ passed' if passed else '❌ failed'}** — `{dataset.source}`: "
+        f"{dataset.rows:,} rows × {len(dataset.columns)} columns, digest `{dataset.digest}`",
+        "",
+        f"- contract: `{contract_path}`" if contract_path else "- contract: none",
+        f"- reference: `{reference_path}`" if reference_path else "- reference: none (no drift check)",
+        f"- checks: {len(checks)}, failed: {len(failed)}, warnings: {len(warnings)}",
+        "",
+        reports.markdown_table(checks),
+    ]
+    outputs = {
+        "digest": dataset.digest,
+        "rows": str(dataset.rows),
+        "checks": str(len(checks)),
+        "failed": str(len(failed)),
+    }
+    metrics = {
+        "rows": float(dataset.rows),
+        "checks": float(len(checks)),
+        "failed_checks": float(len(failed)),
+    }
+    if drift_share is not None:
+        outputs["drift-share"] = f"{drift_share:.4f}"
+        metrics["drift_share"] = drift_share
+    return StepResult(
+        step=STEP,
+        passed=passed,
+        summary=summary,
+        checks=checks,
+        outputs=outputs,
+        metrics=metrics,
+        markdown="\n".join(lines),
+    )
+
+
+def _facts(
+    runfolder: RunFolder,
+    result: StepResult,
+    dataset: Dataset,
+    profile: Profile | None,
+    reference_path: Path | None,
+) -> dict[str, Any]:
+    datasets: dict[str, Any] = {
+        "data": {
+            "source": dataset.source,
+            "files": [str(f) for f in dataset.files],
+            "format": dataset.format,
+            "digest": dataset.digest,
+            "rows": dataset.rows,
+            "columns": dataset.columns,
+        }
+    }
+    if profile is not None and reference_path is not None:
+        datasets["reference"] = {"source": str(reference_path), "digest": profile.digest}
+    return {
+        "report": runfolder.relative(result.files["report"]),
+        "datasets": datasets,
+        "validate_data": {
+            "passed": result.passed,
+            "checks": len(result.checks),
+            "failed": len([c for c in result.checks if c.blocking]),
+            **({"drift_share": result.metrics["drift_share"]} if "drift_share" in result.metrics
+               else {}),
+        },
+    }
