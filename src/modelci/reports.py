@@ -41,9 +41,7 @@ def junit_xml(result: StepResult) -> bytes:
         skipped="0",
     )
     for check in result.checks:
-        case = ET.SubElement(
-            suite, "testcase", classname=f"modelci.{result.step}", name=check.name
-        )
+        case = ET.SubElement(suite, "testcase", classname=f"modelci.{result.step}", name=check.name)
         if not check.passed:
             tag = "failure" if check.severity == "error" else "system-out"
             detail = (
@@ -57,7 +55,8 @@ def junit_xml(result: StepResult) -> bytes:
     suites = ET.Element("testsuites", name="modelci")
     suites.append(suite)
     ET.indent(suites)
-    return ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
+    return data
 
 
 def write_step_reports(result: StepResult, step_dir: Path) -> StepResult:

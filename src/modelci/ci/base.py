@@ -46,8 +46,11 @@ def render_table(result: StepResult, *, max_rows: int = 60) -> str:
     widths = [min(40, max(len(r[i]) for r in [header, *shown])) for i in range(len(header))]
 
     def fmt(row: tuple[str, ...]) -> str:
-        cells = [cell if len(cell) <= w else cell[: w - 1] + "…" for cell, w in zip(row, widths)]
-        return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip()
+        cells = [
+            cell if len(cell) <= w else cell[: w - 1] + "…"
+            for cell, w in zip(row, widths, strict=True)
+        ]
+        return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
 
     lines = [f"modelci {result.step}", fmt(header), fmt(tuple("-" * w for w in widths))]
     lines += [fmt(r) for r in shown]

@@ -38,8 +38,10 @@ class GitHubAdapter(Adapter):
             print(command(level, text, props), file=self.stream)
         if len(failed) > MAX_ANNOTATIONS:
             rest = len(failed) - MAX_ANNOTATIONS
-            print(command("error", f"{rest} more failed checks: see the job summary", {}),
-                  file=self.stream)
+            print(
+                command("error", f"{rest} more failed checks: see the job summary", {}),
+                file=self.stream,
+            )
 
 
 def command(name: str, message: str, props: dict[str, str]) -> str:
@@ -62,5 +64,3 @@ def write_outputs(path: Path, outputs: dict[str, str]) -> None:
         for key, value in outputs.items():
             delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
             handle.write(f"{key}<<{delimiter}\n{value}\n{delimiter}\n")
-
-

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import click
 
+from modelci.commands.pipeline import pipeline_cmd
 from modelci.commands.validate_data import contract_group, profile_cmd, validate_data_cmd
 
-COMMANDS: list[click.Command] = [validate_data_cmd, contract_group, profile_cmd]
+COMMANDS: list[click.Command] = [
+    pipeline_cmd,
+    validate_data_cmd,
+    contract_group,
+    profile_cmd,
+]

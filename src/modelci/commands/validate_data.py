@@ -15,13 +15,10 @@ def _data_options(func: click.decorators.FC) -> click.decorators.FC:
     func = click.option(
         "--encoding", default=None, help="Text encoding of CSV files [default: utf-8]."
     )(func)
-    func = click.option(
-        "--delimiter", default=None, help="CSV field delimiter [default: ,]."
-    )(func)
-    func = click.option(
+    func = click.option("--delimiter", default=None, help="CSV field delimiter [default: ,].")(func)
+    return click.option(
         "--format", "fmt", type=FORMATS, default=None, help="File format [default: auto]."
     )(func)
-    return func
 
 
 @click.command("validate-data")
@@ -79,10 +76,20 @@ def contract_group() -> None:
 
 @contract_group.command("infer")
 @click.argument("data")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Where to write the contract (YAML).")
-@click.option("--max-categories", default=20, show_default=True, type=click.IntRange(1, 10_000),
-              help="String columns with at most this many values get an allowed list.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write the contract (YAML).",
+)
+@click.option(
+    "--max-categories",
+    default=20,
+    show_default=True,
+    type=click.IntRange(1, 10_000),
+    help="String columns with at most this many values get an allowed list.",
+)
 @_data_options
 @click.pass_obj
 def contract_infer(
@@ -133,8 +140,13 @@ def contract_check(contract: Path) -> None:
 
 @click.command("profile")
 @click.argument("reference")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Where to write the profile.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write the profile.",
+)
 @click.option("--contract", help="Contract giving each column's kind (numeric or categorical).")
 @_data_options
 @click.pass_obj

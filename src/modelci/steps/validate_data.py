@@ -57,8 +57,11 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
 
     result = _result(dataset, checks, drift_share, contract_path, reference_path)
     reports.write_step_reports(result, runfolder.step_dir(STEP))
-    runfolder.record_step(STEP, passed=result.passed, facts=_facts(runfolder, result, dataset,
-                                                                  profile, reference_path))
+    runfolder.record_step(
+        STEP,
+        passed=result.passed,
+        facts=_facts(runfolder, result, dataset, profile, reference_path),
+    )
     return result
 
 
@@ -71,7 +74,9 @@ def _load_contract(path: Path) -> Contract:
 def _read(config: Config, path: Path) -> Dataset:
     from modelci.data.reader import read_dataset
 
-    progress = {"auto": None, "always": True, "never": False}[config.get("validate.progress", "auto")]
+    progress = {"auto": None, "always": True, "never": False}[
+        config.get("validate.progress", "auto")
+    ]
     return read_dataset(
         path,
         format=config.get("data.format", "auto"),
@@ -131,7 +136,9 @@ def _result(
         f"{dataset.rows:,} rows × {len(dataset.columns)} columns, digest `{dataset.digest}`",
         "",
         f"- contract: `{contract_path}`" if contract_path else "- contract: none",
-        f"- reference: `{reference_path}`" if reference_path else "- reference: none (no drift check)",
+        f"- reference: `{reference_path}`"
+        if reference_path
+        else "- reference: none (no drift check)",
         f"- checks: {len(checks)}, failed: {len(failed)}, warnings: {len(warnings)}",
         "",
         reports.markdown_table(checks),
@@ -187,7 +194,10 @@ def _facts(
             "passed": result.passed,
             "checks": len(result.checks),
             "failed": len([c for c in result.checks if c.blocking]),
-            **({"drift_share": result.metrics["drift_share"]} if "drift_share" in result.metrics
-               else {}),
+            **(
+                {"drift_share": result.metrics["drift_share"]}
+                if "drift_share" in result.metrics
+                else {}
+            ),
         },
     }
