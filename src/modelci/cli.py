@@ -51,8 +51,14 @@ for _command in COMMANDS:
 
 @cli.command("schema")
 @click.option("--contract", is_flag=True, help="Print the data contract schema instead.")
-def schema_cmd(contract: bool) -> None:
+@click.option("--markdown", is_flag=True, help="Print a Markdown reference of every setting.")
+def schema_cmd(contract: bool, markdown: bool) -> None:
     """Print the JSON Schema of modelci.yaml (or of a data contract)."""
+    if markdown:
+        from modelci.config_docs import markdown as reference
+
+        click.echo(reference(), nl=False)
+        return
     if contract:
         from modelci.contract.model import contract_schema
 
