@@ -132,7 +132,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_empty_file_is_all_defaults(tmp_path: Path) -> None:
     f = write(tmp_path / "m.yaml", "")
-    assert config.load(f, env={}).get("validate.drift.bins") == 10
+    assert config.load(f, env={}).get("validate.drift.bins") == "sturges"
 
 
 def test_env_name() -> None:
