@@ -1,0 +1,198 @@
+"""Gate rules: what "better" and "not worse" mean, decided from a bootstrap interval.
+
+Every rule looks at the *improvement* of the candidate over production: ``candidate -
+production`` for metrics where higher is better, ``production - candidate`` where lower is
+better. Its two-sided confidence interval comes from the paired bootstrap; the decision uses
+its lower bound, so a rule passes only when the data leave little doubt:
+
+- must not degrade: lower bound > ``-max_degradation``
+- must improve (``min_improvement`` set): lower bound > ``min_improvement``, and, for
+  accuracy-type metrics with ``mcnemar: true``, McNemar's test agrees that the candidate's
+  extra correct rows are not chance (p < 1 - confidence).
+
+With ``relative: true`` both thresholds are fractions of the production value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from modelci.comparing.metrics import METRICS, Direction, names_for
+from modelci.comparing.stats import Interval, McNemar
+from modelci.errors import ConfigError
+
+DEFAULT_MAX_DEGRADATION = 0.01
+
+
+@dataclass(frozen=True)
+class Rule:
+    metric: str
+    direction: Direction
+    max_degradation: float = DEFAULT_MAX_DEGRADATION
+    relative: bool = False
+    min_improvement: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return "must improve" if self.min_improvement is not None else "must not degrade"
+
+    def thresholds(self, production: float) -> tuple[str, float]:
+        """(comparison text, the bound the improvement's lower bound must exceed)."""
+        scale = abs(production) if self.relative else 1.0
+        if self.min_improvement is not None:
+            return "improvement", self.min_improvement * scale
+        return "degradation", -self.max_degradation * scale
+
+    def describe(self) -> str:
+        unit = "% of production" if self.relative else ""
+        if self.min_improvement is not None:
+            amount = self.min_improvement * (100 if self.relative else 1)
+            return f"must improve by more than {amount:g}{unit}"
+        amount = self.max_degradation * (100 if self.relative else 1)
+        return f"must not degrade by more than {amount:g}{unit}"
+
+
+def parse_rules(
+    raw: Mapping[str, Any] | None, task: str, where: str, *, allow_empty: bool = False
+) -> list[Rule]:
+    """Rules from ``compare.rules``; the task's default rule when there are none."""
+    if not raw:
+        if allow_empty:
+            return []
+        from modelci.comparing.metrics import DEFAULT_METRIC
+
+        name = DEFAULT_METRIC[task]
+        relative = METRICS[name].direction == "lower"  # error metrics have no natural scale
+        return [Rule(name, METRICS[name].direction, relative=relative)]
+    return [parse_rule(name, spec or {}, task, f"{where}.{name}") for name, spec in raw.items()]
+
+
+def parse_rule(name: str, spec: Mapping[str, Any], task: str, where: str) -> Rule:
+    check_metric(name, task, where)
+    direction = spec.get("direction") or METRICS[name].direction
+    max_deg = spec.get("max_degradation")
+    return Rule(
+        metric=name,
+        direction=direction,
+        max_degradation=DEFAULT_MAX_DEGRADATION if max_deg is None else float(max_deg),
+        relative=bool(spec.get("relative", False)),
+        min_improvement=(
+            None if spec.get("min_improvement") is None else float(spec["min_improvement"])
+        ),
+    )
+
+
+def check_metric(name: str, task: str, where: str) -> None:
+    if name in METRICS and METRICS[name].task == task:
+        return
+    known = ", ".join(names_for(task))
+    raise ConfigError(
+        f"metric {name!r} cannot be computed for a {task} model; use one of: {known}",
+        source=where,
+    )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rule applied to one comparison (the whole set or one slice)."""
+
+    rule: Rule
+    production: float
+    candidate: float
+    interval: Interval
+    mcnemar: McNemar | None
+    passed: bool
+    reason: str
+    #: e.g. "region=north" for a slice, None for the whole evaluation set
+    scope: str | None = None
+    rows: int = 0
+
+    @property
+    def difference(self) -> float:
+        return self.candidate - self.production
+
+    def to_dict(self) -> dict[str, Any]:
+        _, bound = self.rule.thresholds(self.production)
+        low, high = improvement_bounds(self.rule, self.interval)
+        data: dict[str, Any] = {
+            "metric": self.rule.metric,
+            "scope": self.scope or "all rows",
+            "rows": self.rows,
+            "rule": self.rule.kind,
+            "direction": self.rule.direction,
+            "production": self.production,
+            "candidate": self.candidate,
+            "difference": self.difference,
+            "interval": [self.interval.low, self.interval.high],
+            "confidence": self.interval.confidence,
+            "resamples": self.interval.resamples,
+            "improvement_low": low,
+            "improvement_high": high,
+            "threshold": bound,
+            "relative": self.rule.relative,
+            "passed": self.passed,
+            "reason": self.reason,
+        }
+        if self.interval.undefined:
+            data["undefined_resamples"] = self.interval.undefined
+        if self.mcnemar is not None:
+            data["mcnemar"] = {
+                "candidate_only_correct": self.mcnemar.candidate_only,
+                "production_only_correct": self.mcnemar.production_only,
+                "p_value": self.mcnemar.p_value,
+                "method": self.mcnemar.method,
+            }
+        return data
+
+
+def improvement_bounds(rule: Rule, interval: Interval) -> tuple[float, float]:
+    """The interval of ``candidate - production`` turned so that positive means better."""
+    if rule.direction == "higher":
+        return interval.low, interval.high
+    return -interval.high, -interval.low
+
+
+def decide(
+    rule: Rule,
+    production: float,
+    candidate: float,
+    interval: Interval,
+    mcnemar: McNemar | None,
+    *,
+    scope: str | None = None,
+    rows: int = 0,
+) -> Verdict:
+    low, _ = improvement_bounds(rule, interval)
+    _, bound = rule.thresholds(production)
+    pct = f"{interval.confidence:.0%}"
+    if math.isnan(low):
+        passed = False
+        reason = (
+            f"{rule.metric} is undefined on these rows (e.g. only one class present); "
+            "cannot show the candidate is not worse"
+        )
+    elif rule.min_improvement is not None:
+        passed = low > bound
+        reason = (
+            f"{pct} lower bound of the improvement {low:+.4g} "
+            f"{'>' if passed else '<='} required {bound:+.4g}"
+        )
+        if passed and mcnemar is not None:
+            alpha = 1.0 - interval.confidence
+            better = mcnemar.candidate_only > mcnemar.production_only
+            if not (better and mcnemar.p_value < alpha):
+                passed = False
+                reason += (
+                    f", but McNemar's test does not confirm it (p={mcnemar.p_value:.3g}, "
+                    f"{mcnemar.candidate_only} vs {mcnemar.production_only} rows)"
+                )
+    else:
+        passed = low > bound
+        reason = (
+            f"{pct} lower bound of the improvement {low:+.4g} "
+            f"{'>' if passed else '<='} allowed {bound:+.4g}"
+        )
+    return Verdict(rule, production, candidate, interval, mcnemar, passed, reason, scope, rows)

@@ -1,0 +1,196 @@
+"""Real MLflow registries for the compare and promote tests, built once per session.
+
+Building a registry (sqlite migrations, logging three scikit-learn models) takes seconds, so
+it is built once into a temporary folder; each test gets its own copy of the sqlite file
+(aliases and tags are per test) while the read-only model artifacts are shared.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MODEL = "bc"
+FEATURES_SMALL = 5
+
+
+@dataclass(frozen=True)
+class Registry:
+    db: Path
+    eval_frame: pd.DataFrame
+    #: version -> (description, holdout accuracy)
+    versions: dict[str, tuple[str, float]]
+
+
+_BUILT: Registry | None = None
+
+
+def _build() -> Registry:
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    root = Path(tempfile.mkdtemp(prefix="modelci-compare-registry-"))
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    experiment = mlflow.create_experiment(
+        "compare-tests", artifact_location=str(root / "artifacts")
+    )
+    frame, target = load_breast_cancer(return_X_y=True, as_frame=True)
+    frame.columns = [c.replace(" ", "_") for c in frame.columns]
+    x_train, x_test, y_train, y_test = train_test_split(
+        frame, target, test_size=0.33, random_state=0, stratify=target
+    )
+    small = list(frame.columns[:FEATURES_SMALL])
+    models: list[tuple[str, Any, list[str]]] = [
+        # v1: heavily regularised, clearly weaker than v2 on the same 30 features
+        ("weak", make_pipeline(StandardScaler(), LogisticRegression(C=0.001)), list(frame.columns)),
+        (
+            "strong",
+            make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
+            list(frame.columns),
+        ),
+        # v3: reads other columns: a different input schema
+        ("small", make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)), small),
+    ]
+    versions: dict[str, tuple[str, float]] = {}
+    for i, (label, model, columns) in enumerate(models, start=1):
+        model.fit(x_train[columns], y_train)
+        with mlflow.start_run(experiment_id=experiment):
+            mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=infer_signature(x_train[columns], model.predict(x_train[columns])),
+                registered_model_name=MODEL,
+            )
+        versions[str(i)] = (label, float(model.score(x_test[columns], y_test)))
+    evaluation = x_test.copy()
+    evaluation["target"] = y_test.to_numpy()
+    evaluation["__row"] = np.arange(len(evaluation))
+    return Registry(root / "mlflow.db", evaluation.reset_index(drop=True), versions)
+
+
+def registry() -> Registry:
+    global _BUILT
+    if _BUILT is None:
+        with _mlflow_env_kept():
+            _BUILT = _build()
+    return _BUILT
+
+
+@contextlib.contextmanager
+def _mlflow_env_kept() -> Iterator[None]:
+    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI: keep it out of the tests' CLI runs."""
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def project(
+    base: Path,
+    *,
+    champion: str | None = "1",
+    candidate: str = "2",
+    config: str = "",
+    eval_frame: pd.DataFrame | None = None,
+    manifest_extra: dict[str, Any] | None = None,
+    local_model: bool = False,
+) -> Path:
+    """A project folder with its own registry copy, a run folder and a train manifest."""
+    from mlflow.tracking import MlflowClient
+
+    built = registry()
+    run = base / ".modelci"
+    run.mkdir(parents=True, exist_ok=True)
+    db = base / "mlflow.db"
+    shutil.copyfile(built.db, db)
+    uri = f"sqlite:///{db}"
+    if champion is not None:
+        MlflowClient(tracking_uri=uri, registry_uri=uri).set_registered_model_alias(
+            MODEL, "champion", champion
+        )
+    frame = built.eval_frame if eval_frame is None else eval_frame
+    (run / "train").mkdir(exist_ok=True)
+    frame.to_parquet(run / "train" / "eval.parquet")
+    train_extra: dict[str, Any] = {}
+    if local_model:
+        # as train leaves it: the candidate's MLflow model folder inside the run folder
+        import mlflow
+        import mlflow.artifacts
+
+        with _mlflow_env_kept():
+            mlflow.set_tracking_uri(uri)
+            mlflow.set_registry_uri(uri)
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{MODEL}/{candidate}", dst_path=str(run / "train" / "model")
+            )
+        train_extra["model_path"] = "train/model"
+    manifest = {
+        "schema_version": 1,
+        "steps": {"train": {"passed": True}},
+        "train": {
+            "task": "classification",
+            "target": "target",
+            "classes": [0, 1],
+            "tracking_uri": uri,
+            "model_uri": f"models:/{MODEL}/{candidate}",
+            "registered_model": MODEL,
+            "model_version": candidate,
+            "eval_data": "train/eval.parquet",
+            **train_extra,
+        },
+        **(manifest_extra or {}),
+    }
+    (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (base / "modelci.yaml").write_text("version: 1\n" + config, encoding="utf-8")
+    return base
+
+
+def alias_version(base: Path, alias: str = "champion") -> str | None:
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{base / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        return str(client.get_model_version_by_alias(MODEL, alias).version)
+    except MlflowException:
+        return None
+
+
+def version_tags(base: Path, version: str) -> dict[str, str]:
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{base / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    return dict(client.get_model_version(MODEL, version).tags)
+
+
+def decision(base: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (base / ".modelci" / "compare" / "decision.json").read_text(encoding="utf-8")
+    )
+    return data
