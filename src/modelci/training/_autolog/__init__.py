@@ -1,0 +1,1 @@
+"""Holds the sitecustomize module put on PYTHONPATH for training commands."""
