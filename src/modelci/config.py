@@ -25,7 +25,14 @@ CONFIG_FILE = "modelci.yaml"
 ENV_PREFIX = "MODELCI_"
 #: MODELCI_* variables that are not settings of modelci.yaml
 RESERVED_ENV = frozenset(
-    {"MODELCI_CONFIG", "MODELCI_DEBUG", "MODELCI_VERSION", "MODELCI_CI", "MODELCI_HOME"}
+    {
+        "MODELCI_CONFIG",
+        "MODELCI_DEBUG",
+        "MODELCI_VERSION",
+        "MODELCI_CI",
+        "MODELCI_HOME",
+        "MODELCI_PIP_SPEC",
+    }
 )
 
 
