@@ -8,20 +8,38 @@ bootstrap can never disagree on what a metric means.
 
 Definitions follow scikit-learn: binary precision/recall/F1 score the second class label,
 multiclass ones are macro averages over all labels; ROC AUC is one-vs-rest macro for
-multiclass; log loss clips probabilities to [1e-15, 1].
+multiclass; log loss clips probabilities to [1e-15, 1]. A value that is undefined on the
+rows given (ROC AUC with one class, R² of a constant target) is NaN.
+
+Which metrics exist, their task and direction come from the registry, :mod:`modelci.metrics`;
+this module adds how to compute each one, and the train step uses the same functions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-Task = Literal["classification", "regression"]
-Direction = Literal["higher", "lower"]
+from modelci.metrics import DEFAULT_METRIC, Direction, MetricSpec, Task, names_for
+from modelci.metrics import SPECS as _SPECS
+
+__all__ = [
+    "DEFAULT_METRIC",
+    "METRICS",
+    "Direction",
+    "FloatArray",
+    "Metric",
+    "Predictions",
+    "Task",
+    "names_for",
+    "point",
+]
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -64,14 +82,10 @@ MetricFn = Callable[[Predictions, FloatArray], FloatArray]
 
 
 @dataclass(frozen=True)
-class Metric:
-    name: str
-    task: Task
-    direction: Direction
-    fn: MetricFn
-    needs_proba: bool = False
-    #: per-row correctness makes McNemar's test meaningful
-    accuracy_type: bool = False
+class Metric(MetricSpec):
+    """A registered metric with its vectorised function: values for a stack of resamples."""
+
+    fn: MetricFn = dataclasses.field(kw_only=True)
 
 
 def _n(weights: FloatArray) -> FloatArray:
@@ -190,37 +204,55 @@ def _mape(p: Predictions, w: FloatArray) -> FloatArray:
 def _r2(p: Predictions, w: FloatArray) -> FloatArray:
     y = np.asarray(p.y_true, dtype=np.float64)
     n = _n(w)
-    mean = _safe_div(w @ y, n)
-    total = w @ (y**2) - n * mean**2
-    residual = w @ _errors(p) ** 2
     out = np.full(n.shape, np.nan)
-    np.divide(residual, total, out=out, where=total > 1e-12 * np.maximum(n, 1))
+    if y.size == 0:
+        return out
+    # Centring on the mean of all rows keeps sum(w*y^2) - n*mean^2 from cancelling when the
+    # target sits far from zero: on all rows the second term is ~0 and the total is the
+    # two-pass one scikit-learn computes.
+    d = y - y.mean()
+    mean = _safe_div(w @ d, n)
+    spread = w @ (d**2)
+    total = spread - n * mean**2
+    # Where most digits cancelled anyway (a resample far from the overall mean, or one
+    # constant target) redo those few resamples exactly, two-pass. A constant target leaves
+    # R² undefined, where scikit-learn would divide by the rounding noise of its mean.
+    suspect = np.flatnonzero(total <= 1e-8 * spread)
+    if suspect.size:
+        ws = w[suspect]
+        drawn = ws > 0
+        constant = np.where(drawn, y, np.inf).min(axis=1) == np.where(drawn, y, -np.inf).max(axis=1)
+        centred = y[None, :] - _safe_div(ws @ y, n[suspect])[:, None]
+        total[suspect] = np.where(constant, 0.0, (ws * centred**2).sum(axis=1))
+    residual = w @ _errors(p) ** 2
+    np.divide(residual, total, out=out, where=total > 0)
     return 1.0 - out
 
 
-METRICS: dict[str, Metric] = {
-    m.name: m
-    for m in (
-        Metric("accuracy", "classification", "higher", _accuracy, accuracy_type=True),
-        Metric("balanced_accuracy", "classification", "higher", _balanced_accuracy),
-        Metric("precision", "classification", "higher", _precision),
-        Metric("recall", "classification", "higher", _recall),
-        Metric("f1", "classification", "higher", _f1),
-        Metric("roc_auc", "classification", "higher", _roc_auc, needs_proba=True),
-        Metric("log_loss", "classification", "lower", _log_loss, needs_proba=True),
-        Metric("rmse", "regression", "lower", _rmse),
-        Metric("mae", "regression", "lower", _mae),
-        Metric("r2", "regression", "higher", _r2),
-        Metric("mape", "regression", "lower", _mape),
-    )
+_FUNCTIONS: dict[str, MetricFn] = {
+    "accuracy": _accuracy,
+    "balanced_accuracy": _balanced_accuracy,
+    "precision": _precision,
+    "recall": _recall,
+    "f1": _f1,
+    "roc_auc": _roc_auc,
+    "log_loss": _log_loss,
+    "rmse": _rmse,
+    "mae": _mae,
+    "r2": _r2,
+    "mape": _mape,
 }
 
-#: the rule used when modelci.yaml names none, per task
-DEFAULT_METRIC: dict[str, str] = {"classification": "accuracy", "regression": "rmse"}
+if _FUNCTIONS.keys() != _SPECS.keys():  # a registry entry without code, or code without one
+    raise ImportError(
+        "modelci.metrics and modelci.comparing.metrics disagree: "
+        f"{sorted(_FUNCTIONS.keys() ^ _SPECS.keys())}"
+    )
 
-
-def names_for(task: str) -> list[str]:
-    return [name for name, m in METRICS.items() if m.task == task]
+#: every registered metric, in registry order, with its function
+METRICS: dict[str, Metric] = {
+    name: Metric(**dataclasses.asdict(spec), fn=_FUNCTIONS[name]) for name, spec in _SPECS.items()
+}
 
 
 def point(metric: Metric, predictions: Predictions) -> float:

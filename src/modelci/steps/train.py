@@ -382,7 +382,7 @@ def _log_sklearn_model(config: Config, model: Any, example: Any, estimator: Any)
     fmt = str(config.get("train.serialization", "skops"))
     trusted = None
     if fmt == "skops":
-        import skops.io  # type: ignore[import-untyped]
+        import skops.io
 
         # The types of the model the user configured are what this run wrote; trusting
         # exactly those lets the registered model load without trusting anything else.

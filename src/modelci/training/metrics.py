@@ -1,52 +1,37 @@
-"""Metrics by task, computed on the holdout; the compare step imports these same functions.
+"""Metrics by task, computed once on the holdout with the compare step's own functions.
+
+Which metrics exist and which way is better comes from the registry, :mod:`modelci.metrics`;
+the values come from :mod:`modelci.comparing.metrics` applied to all rows (the bootstrap's
+point estimate), so a metric the train step reports is exactly the one compare gates on.
 
 Definitions follow scikit-learn. Binary precision, recall and F1 score the second of the
 sorted class labels (the "positive" one for 0/1 or False/True targets); with more classes
 they are macro averages. ROC AUC is one-vs-rest macro for more than two classes. Log loss
 and ROC AUC need class probabilities: without them (``proba=None``) they are left out
-rather than guessed, and so is ROC AUC when the holdout holds a single class.
+rather than guessed, and so is any metric undefined on these rows (ROC AUC when the holdout
+holds a single class, R² of a constant target).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-Task = Literal["classification", "regression"]
+from modelci.comparing.metrics import METRICS as _COMPUTE
+from modelci.comparing.metrics import Predictions, point
+from modelci.metrics import SPECS, TASKS, Task, check_names, names_for
 
-METRICS: dict[str, list[str]] = {
-    "classification": [
-        "accuracy",
-        "balanced_accuracy",
-        "precision",
-        "recall",
-        "f1",
-        "roc_auc",
-        "log_loss",
-    ],
-    "regression": ["rmse", "mae", "r2", "mape"],
-}
+__all__ = ["HIGHER_IS_BETTER", "METRICS", "Task", "compute_metrics"]
+
+#: the metrics of each task, in output order
+METRICS: dict[str, list[str]] = {task: names_for(task) for task in TASKS}
 
 #: which way is better, for gates and tables
-HIGHER_IS_BETTER: dict[str, bool] = {
-    "accuracy": True,
-    "balanced_accuracy": True,
-    "precision": True,
-    "recall": True,
-    "f1": True,
-    "roc_auc": True,
-    "log_loss": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-    "mape": False,
-}
-
-_NEEDS_PROBA = frozenset({"roc_auc", "log_loss"})
+HIGHER_IS_BETTER: dict[str, bool] = {name: spec.higher_is_better for name, spec in SPECS.items()}
 
 
 def compute_metrics(
@@ -62,77 +47,67 @@ def compute_metrics(
 
     ``proba`` has one column per class in the order of ``classes`` (default: the sorted
     labels seen in ``y_true`` and ``y_pred``, which is scikit-learn's ``classes_`` order
-    when the model saw every label).
+    when the model saw every label). Labels outside ``classes`` are appended after them
+    with probability zero, as the compare step does.
     """
-    if task not in METRICS:
-        raise ValueError(f"unknown task {task!r}; expected one of {', '.join(METRICS)}")
-    wanted = list(names) if names is not None else METRICS[task]
-    unknown = [n for n in wanted if n not in METRICS[task]]
-    if unknown:
-        raise ValueError(
-            f"metric(s) {', '.join(unknown)} do not apply to {task}; "
-            f"choose from {', '.join(METRICS[task])}"
-        )
-    truth = np.asarray(y_true)
-    pred = np.asarray(y_pred)
-    if task == "regression":
-        return {name: _regression(name, truth.astype(float), pred.astype(float)) for name in wanted}
-    seen = set(truth.tolist()) | set(pred.tolist())
-    labels = list(classes) if classes is not None else sorted(seen)
+    wanted = check_names(task, names if names is not None else names_for(task))
+    predictions = _encode(task, y_true, y_pred, proba, classes)
     out: dict[str, float] = {}
     for name in wanted:
-        if name in _NEEDS_PROBA and proba is None:
+        metric = _COMPUTE[name]
+        if metric.needs_proba and predictions.proba is None:
             continue
-        value = _classification(name, truth, pred, proba, labels)
-        if value is not None:
+        value = point(metric, predictions)
+        if not math.isnan(value):
             out[name] = value
     return out
 
 
-def _regression(name: str, y: npt.NDArray[Any], p: npt.NDArray[Any]) -> float:
-    from sklearn import metrics as skm
-
-    if name == "rmse":
-        return float(math.sqrt(skm.mean_squared_error(y, p)))
-    if name == "mae":
-        return float(skm.mean_absolute_error(y, p))
-    if name == "r2":
-        return float(skm.r2_score(y, p))
-    return float(skm.mean_absolute_percentage_error(y, p))
-
-
-def _classification(
-    name: str,
-    y: npt.NDArray[Any],
-    p: npt.NDArray[Any],
+def _encode(
+    task: str,
+    y_true: Sequence[Any] | npt.NDArray[Any],
+    y_pred: Sequence[Any] | npt.NDArray[Any],
     proba: npt.NDArray[Any] | None,
-    labels: list[Any],
-) -> float | None:
-    from sklearn import metrics as skm
-
-    binary = len(labels) == 2
-    if name == "accuracy":
-        return float(skm.accuracy_score(y, p))
-    if name == "balanced_accuracy":
-        return float(skm.balanced_accuracy_score(y, p))
-    if name in ("precision", "recall", "f1"):
-        func = {"precision": skm.precision_score, "recall": skm.recall_score, "f1": skm.f1_score}
-        kwargs: dict[str, Any] = (
-            {"average": "binary", "pos_label": labels[1]}
-            if binary
-            else {"average": "macro", "labels": labels}
-        )
-        return float(func[name](y, p, zero_division=0, **kwargs))
-    assert proba is not None
-    scores = np.asarray(proba, dtype=float)
-    if name == "log_loss":
-        return float(skm.log_loss(y, np.clip(scores, 1e-15, 1.0), labels=labels))
-    # roc_auc
-    if len(set(y.tolist())) < 2:
-        return None
-    if binary:
-        positive = scores[:, 1] if scores.ndim == 2 else scores
-        return float(skm.roc_auc_score(y == labels[1], positive))
-    return float(
-        skm.roc_auc_score(y, scores, multi_class="ovr", average="macro", labels=labels)
+    classes: Sequence[Any] | None,
+) -> Predictions:
+    """Labels as codes into the class order, probabilities as one column per code."""
+    truth = np.asarray(y_true)
+    pred = np.asarray(y_pred)
+    if truth.shape[0] != pred.shape[0]:
+        raise ValueError(f"{truth.shape[0]} true values but {pred.shape[0]} predictions")
+    if truth.shape[0] == 0:
+        raise ValueError("no rows to compute metrics on")
+    if task == "regression":
+        return Predictions("regression", truth.astype(np.float64), pred.astype(np.float64))
+    true_list, pred_list = truth.tolist(), pred.tolist()
+    seen = set(true_list) | set(pred_list)
+    labels = list(classes) if classes is not None else _sorted(seen)
+    labels += _sorted(seen - set(labels))
+    index = {label: i for i, label in enumerate(labels)}
+    scores = None
+    if proba is not None:
+        given = np.asarray(proba, dtype=np.float64)
+        if given.ndim == 1:  # scikit-learn's binary convention: the positive class's column
+            given = np.column_stack([1.0 - given, given])
+        known = len(classes) if classes is not None else len(labels)
+        if given.ndim != 2 or given.shape != (truth.shape[0], known):
+            raise ValueError(
+                f"proba has shape {given.shape}; expected ({truth.shape[0]}, {known}), "
+                "one column per class"
+            )
+        scores = np.zeros((truth.shape[0], len(labels)))
+        scores[:, :known] = given
+    return Predictions(
+        "classification",
+        np.array([index[v] for v in true_list], dtype=np.int64),
+        np.array([index[v] for v in pred_list], dtype=np.int64),
+        scores,
+        tuple(labels),
     )
+
+
+def _sorted(labels: set[Any]) -> list[Any]:
+    try:
+        return sorted(labels)
+    except TypeError:  # mixed label types: any fixed order will do
+        return sorted(labels, key=str)
