@@ -6,6 +6,7 @@ error, 3 infrastructure error. No traceback reaches the user unless ``--debug``.
 
 from __future__ import annotations
 
+import errno
 import json
 import sys
 from pathlib import Path
@@ -102,6 +103,18 @@ def config_show(app: App) -> None:
             click.echo(f"#   {key}: {source}")
 
 
+#: what to do about the file-system errors a step can meet writing its outputs
+_OS_HINTS = {
+    errno.EACCES: "; make the folder writable or choose another --workdir / output path",
+    errno.EPERM: "; make the folder writable or choose another --workdir / output path",
+    errno.EROFS: "; the file system is read-only: choose another --workdir / output path",
+    errno.ENOSPC: "; free disk space or choose another --workdir",
+    errno.EEXIST: "; a file stands where a folder is needed: move it or choose another path",
+    errno.ENOTDIR: "; a file stands where a folder is needed: move it or choose another path",
+    errno.EISDIR: "; a folder stands where a file is needed: choose another path",
+}
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return its exit code (what tests call)."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -116,15 +129,22 @@ def run(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("modelci: aborted", err=True)
         return 130
+    except click.UsageError as exc:
+        # click's own three-line usage block would break the one-line rule CI logs rely on.
+        command = exc.ctx.command_path if exc.ctx is not None else "modelci"
+        message = " ".join(exc.format_message().split())
+        click.echo(f"modelci: error: {message} (see '{command} --help')", err=True)
+        return EXIT_INPUT
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"modelci: error: {' '.join(exc.format_message().split())}", err=True)
         return EXIT_INPUT
     except OSError as exc:
         if debug:
             raise
         # Disk full, permission denied on the run folder: say which file, skip the traceback.
         where = f"{exc.filename}: " if exc.filename else ""
-        click.echo(f"modelci: error: {where}{exc.strerror or exc}", err=True)
+        hint = _OS_HINTS.get(exc.errno or 0, "")
+        click.echo(f"modelci: error: {where}{exc.strerror or exc}{hint}", err=True)
         return EXIT_INFRA if exc.errno is None else EXIT_INPUT
     # click returns the exit code of --help/--version (ctx.exit) when not standalone.
     return outcome if isinstance(outcome, int) else 0

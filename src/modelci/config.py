@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from modelci.errors import ConfigError
+from modelci.yamlutil import UniqueKeyLoader
 
 CONFIG_FILE = "modelci.yaml"
 ENV_PREFIX = "MODELCI_"
@@ -173,7 +174,7 @@ def read_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read ({exc.strerror})", source=str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -227,6 +228,10 @@ def _describe(error: Any) -> str:
         return f"unknown key {', '.join(map(repr, extra))}{hint}"
     if validator == "enum":
         return f"{error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
+    if validator in ("maxLength", "minLength"):
+        limit = error.validator_value
+        bound = "at most" if validator == "maxLength" else "at least"
+        return f"{error.instance!r} must be {bound} {limit} character(s) long"
     if validator == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected

@@ -12,6 +12,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,8 @@ from modelci.errors import InputError
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
 DEFAULT_WORKDIR = ".modelci"
+#: manifest sections later steps read back as objects (a string there is a damaged file)
+SECTIONS = ("steps", "datasets", "validate_data", "train", "compare")
 
 
 def _now() -> str:
@@ -39,8 +42,25 @@ class RunFolder:
         return self.path / MANIFEST
 
     def step_dir(self, step: str) -> Path:
+        """The step's folder, once the run folder is known to be writable: a step must not
+        write its outputs and then fail on the manifest, leaving the two out of step."""
         folder = self.path / step
-        folder.mkdir(parents=True, exist_ok=True)
+        for place in (self.path, folder):
+            if place.exists() and not place.is_dir():
+                raise InputError(
+                    f"{place}: is a file where the run folder needs a folder; "
+                    "move the file or choose another --workdir"
+                )
+        place = folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for place in (self.path, folder):
+                tempfile.TemporaryFile(dir=place).close()
+        except OSError as exc:
+            raise InputError(
+                f"{place}: run folder is not writable ({exc.strerror}); "
+                "make it writable or choose another --workdir"
+            ) from None
         return folder
 
     def relative(self, path: str | Path) -> str:
@@ -68,6 +88,13 @@ class RunFolder:
             ) from None
         if not isinstance(data, dict):
             raise InputError(f"{self.manifest_path}: manifest must be a JSON object")
+        for key in SECTIONS:
+            if key in data and not isinstance(data[key], dict):
+                raise InputError(
+                    f"{self.manifest_path}: {key!r} must be a JSON object, not "
+                    f"{type(data[key]).__name__}; the manifest is damaged: delete it and "
+                    "rerun the steps, or point --workdir at another run folder"
+                )
         return data
 
     @contextlib.contextmanager

@@ -107,13 +107,15 @@ def test_script_mode_against_the_server(
     run_cli: CliRunner, mlflow_server: MlflowServer, bc_csv: Path, tmp_path: Path
 ) -> None:
     script = tmp_path / "train.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import os, pandas as pd
         from sklearn.tree import DecisionTreeClassifier
         df = pd.read_csv(os.environ["MODELCI_DATA_PATH"])
         y = df.pop(os.environ["MODELCI_TARGET"])
         DecisionTreeClassifier(max_depth=2, random_state=0).fit(df, y)
-    """))
+    """)
+    )
     config = tmp_path / "modelci.yaml"
     config.write_text(
         f"version: 1\ndata:\n  path: {bc_csv}\n  target: target\n"

@@ -321,9 +321,7 @@ def test_failure_after_registration_leaves_no_model_version(
     assert "report.json" in result.err
     mlflow_client = client(work)
     assert mlflow_client.search_model_versions("name = 'half'") == []
-    runs = mlflow_client.search_runs(
-        [mlflow_client.get_experiment_by_name("half").experiment_id]
-    )
+    runs = mlflow_client.search_runs([mlflow_client.get_experiment_by_name("half").experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
     assert not (work / "manifest.json").exists()
 

@@ -18,7 +18,8 @@ def test_precedence_config_then_environment_then_embedded(tmp_path: Path) -> Non
     configured = resolve_target("http://cfg:5000", "modelci.yaml: registry.tracking_uri",
                                 tmp_path, env)  # fmt: skip
     assert (configured.uri, configured.origin) == (
-        "http://cfg:5000", "modelci.yaml: registry.tracking_uri"
+        "http://cfg:5000",
+        "modelci.yaml: registry.tracking_uri",
     )
     assert resolve_target(None, "x", tmp_path, env).origin == "MLFLOW_TRACKING_URI"
     embedded = resolve_target(None, "x", tmp_path / "run", {})

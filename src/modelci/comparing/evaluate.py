@@ -69,7 +69,10 @@ def load(role: str, uri: str, workspace: Path, *, version: str | None = None) ->
         meta = Model.load(str(local))
     except (MlflowException, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{role} model {uri}: cannot be loaded ({first})") from None
+        raise InputError(
+            f"{role} model {uri}: cannot be loaded ({first}); pass a models:/ URI or a folder "
+            "holding an MLflow model (with its MLmodel file)"
+        ) from None
     inputs = _signature_inputs(meta)
     try:
         if "sklearn" in meta.flavors:

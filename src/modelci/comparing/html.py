@@ -103,7 +103,9 @@ def _curves(models: list[tuple[str, Predictions]], kind: str) -> Figure:
         axes.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC curve")
     else:
         axes.set(xlabel="recall", ylabel="precision", title="Precision-recall curve")
-    axes.legend(loc="lower right" if kind == "roc" else "lower left")
+    if axes.get_legend_handles_labels()[0]:
+        # No curve (a single class in the evaluation set): a legend would only warn on stderr.
+        axes.legend(loc="lower right" if kind == "roc" else "lower left")
     figure.tight_layout()
     return figure
 

@@ -67,6 +67,31 @@ def using(uri: str) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextlib.contextmanager
+def reachable(
+    uri: str, config: Config, runfolder: RunFolder, env: Mapping[str, str]
+) -> Iterator[None]:
+    """Fail fast on a tracking server that does not answer, and bound MLflow's own retries.
+
+    Left alone, MLflow retries every registry call for minutes; a CI job should instead stop
+    after train's bounded retries (``train.tracking``) with exit 3 naming the URI.
+    """
+    from modelci.training import tracking
+
+    if config.get("registry.tracking_uri"):
+        origin = config.where("registry.tracking_uri")
+    elif env.get("MLFLOW_TRACKING_URI"):
+        origin = "MLFLOW_TRACKING_URI"
+    else:
+        origin = f"train.tracking_uri in {runfolder.manifest_path}"
+    policy = tracking.RetryPolicy.from_settings(config.get("train.tracking"))
+    target = tracking.Target(uri, None, origin)
+    with tracking.bounded_http(policy):
+        if target.remote:
+            tracking.probe(target, policy, env)
+        yield
+
+
 def client(uri: str) -> Any:
     from mlflow.tracking import MlflowClient
 
@@ -102,9 +127,20 @@ def registry_call_failed(what: str, uri: str, exc: BaseException) -> InfraError:
     return InfraError(f"model registry at {uri}: {what} failed ({first}); check the server")
 
 
+def store_missing(uri: str) -> bool:
+    """True for a sqlite store that does not exist yet: nothing is registered there, and
+    asking MLflow would create an empty database (and narrate it on stderr)."""
+    if not uri.startswith("sqlite:///"):
+        return False
+    return not Path(uri[len("sqlite:///") :]).exists()
+
+
 def alias_version(mlflow_client: Any, uri: str, name: str, alias: str) -> VersionRef | None:
     """The version behind ``name@alias``; ``None`` when the model or the alias does not exist."""
     from mlflow.exceptions import MlflowException
+
+    if store_missing(uri):
+        return None
 
     try:
         mlflow_client.get_registered_model(name)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 
 from modelci.errors import DataError
+from modelci.yamlutil import UniqueKeyLoader
 
 CONTRACT_VERSION = 1
 DTYPES = ("integer", "float", "number", "string", "boolean", "datetime", "category")
@@ -89,7 +90,7 @@ def column_kinds(contract: Contract) -> dict[str, Literal["numeric", "categorica
 # --- YAML -------------------------------------------------------------------------------
 
 
-class _ContractLoader(yaml.SafeLoader):
+class _ContractLoader(UniqueKeyLoader):
     """YAML 1.2-like scalars: ``yes``/``no``/``on``/``off`` and dates stay strings.
 
     PyYAML follows YAML 1.1, where ``allowed: [NO, SE]`` would turn Norway into ``False``
@@ -137,9 +138,14 @@ def _parse_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     except FileNotFoundError:
         raise DataError(path, "contract file not found; check the contract path") from None
     except UnicodeDecodeError as exc:
-        raise DataError(path, f"contract is not UTF-8 text ({exc.reason})") from None
+        raise DataError(
+            path, f"contract is not UTF-8 text ({exc.reason}); save the file as UTF-8"
+        ) from None
     except OSError as exc:
-        raise DataError(path, f"cannot read the contract: {exc.strerror or exc}") from None
+        raise DataError(
+            path,
+            f"cannot read the contract ({exc.strerror or exc}); point at the contract YAML file",
+        ) from None
     try:
         node = yaml.compose(text, Loader=_ContractLoader)
         data = yaml.load(text, Loader=_ContractLoader)  # noqa: S506 - a SafeLoader subclass

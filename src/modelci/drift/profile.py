@@ -168,7 +168,11 @@ def build_profile(
     overrides = dict(kinds or {})
     for name, wanted in overrides.items():
         if name not in table.column_names:
-            raise DataError(where, f"column {name!r} given a drift kind is not in the data")
+            raise DataError(
+                where,
+                f"no column {name!r}, which the contract declares; profile data with the "
+                "contract's columns (is this the right reference file?)",
+            )
         if wanted not in KINDS:
             raise DataError(
                 where, f"column {name!r}: kind must be numeric or categorical, not {wanted!r}"

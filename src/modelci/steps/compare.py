@@ -23,7 +23,7 @@ from modelci.comparing.registry import VersionRef
 from modelci.comparing.rules import Rule, Verdict, decide, parse_rules
 from modelci.comparing.slices import Slice, SliceSpec, build, parse_slices
 from modelci.config import Config
-from modelci.errors import InputError
+from modelci.errors import DataError, InputError
 from modelci.results import Check, StepResult
 from modelci.runfolder import RunFolder
 
@@ -55,6 +55,11 @@ def run(config: Config, runfolder: RunFolder, env: Mapping[str, str] | None = No
     env = os.environ if env is None else env
     manifest = runfolder.read()
     uri = registry.tracking_uri(config, manifest, runfolder, env)
+    with registry.reachable(uri, config, runfolder, env):
+        return _run(config, runfolder, manifest, uri)
+
+
+def _run(config: Config, runfolder: RunFolder, manifest: dict[str, Any], uri: str) -> StepResult:
     inputs = _inputs(config, manifest, runfolder, uri)
     settings: dict[str, Any] = config.get("compare") or {}
     # Rules are checked before any model loads when the task is already known: a typo in
@@ -188,7 +193,8 @@ def _production(
     config: Config, manifest: Mapping[str, Any], uri: str, notes: list[str]
 ) -> tuple[VersionRef | None, str | None]:
     explicit = config.get("compare.production")
-    client = registry.client(uri)
+    # Opening a client creates a missing sqlite store; a store that is not there holds nothing.
+    client = None if registry.store_missing(uri) else registry.client(uri)
     if explicit:
         text = str(explicit)
         if text.startswith("models:/"):
@@ -232,6 +238,8 @@ def _read_dataset(config: Config, path: Path) -> pd.DataFrame:
         delimiter=config.get("data.csv.delimiter", ","),
         encoding=config.get("data.csv.encoding", "utf-8"),
     )
+    if dataset.rows == 0:
+        raise DataError(path, "has a header but no rows; evaluate on a file with rows")
     table: Any = dataset.table
     frame: pd.DataFrame = table.to_pandas() if hasattr(table, "to_pandas") else table
     return frame

@@ -39,8 +39,6 @@ def run(
 ) -> StepResult:
     env = os.environ if env is None else env
     manifest = runfolder.read()
-    uri = registry.tracking_uri(config, manifest, runfolder, env)
-    client = registry.client(uri)
     name = registry.model_name(config, manifest)
     if name is None:
         raise InputError(
@@ -66,6 +64,34 @@ def run(
             )
         version = _judged_version(manifest, runfolder)
 
+    # Only now touch the registry: a refused promote must not create an empty store.
+    uri = registry.tracking_uri(config, manifest, runfolder, env)
+    with registry.reachable(uri, config, runfolder, env):
+        return _move(
+            config, runfolder, manifest, env, uri, name, alias, kind, version, dry_run, checks
+        )
+
+
+def _move(
+    config: Config,
+    runfolder: RunFolder,
+    manifest: dict[str, Any],
+    env: Mapping[str, str],
+    uri: str,
+    name: str,
+    alias: str,
+    kind: str,
+    version: str,
+    dry_run: bool,
+    checks: list[Check],
+) -> StepResult:
+    if registry.store_missing(uri):
+        # Opening a client would create an empty store in the run folder.
+        raise InputError(
+            f"no model registry at {uri}; run `modelci train` first, or set "
+            f"registry.tracking_uri (or MLFLOW_TRACKING_URI) to the registry that holds {name!r}"
+        )
+    client = registry.client(uri)
     target = _version(client, uri, name, str(version))
     current = registry.alias_version(client, uri, name, alias)
     previous = current.version if current else None
@@ -168,6 +194,11 @@ def _verify_signature(runfolder: RunFolder, manifest: Mapping[str, Any]) -> Chec
 def _judged_version(manifest: Mapping[str, Any], runfolder: RunFolder) -> str:
     """The registered version compare judged (or train registered, when compare used its folder)."""
     judged = (manifest.get("compare") or {}).get("candidate") or {}
+    if not isinstance(judged, Mapping):
+        raise InputError(
+            f"{runfolder.manifest_path}: compare.candidate must be a JSON object; the manifest "
+            "is damaged: rerun `modelci compare`"
+        )
     found = judged.get("version") or (manifest.get("train") or {}).get("model_version")
     if not found:
         raise InputError(

@@ -84,7 +84,8 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
     model_name = config.get("registry.model_name") or default_model_name(config.base_dir)
     experiment = config.get("train.experiment") or model_name
 
-    # Bad settings and bad data fail before MLflow is even imported.
+    # Bad settings, bad data and a damaged manifest fail before MLflow is even imported.
+    runfolder.read()
     estimator: Any = None
     prepared: Prepared | None = None
     if not command:
@@ -161,8 +162,11 @@ def _tracked(
                 "modelci.model.digest": digest,
                 **({"modelci.dataset.digest": trained.dataset.digest} if trained.dataset else {}),
                 **{k: v for k, v in tags.items() if k.startswith("modelci.git.")},
-                **({"modelci.ci.run_url": tags["modelci.ci.run_url"]}
-                   if "modelci.ci.run_url" in tags else {}),
+                **(
+                    {"modelci.ci.run_url": tags["modelci.ci.run_url"]}
+                    if "modelci.ci.run_url" in tags
+                    else {}
+                ),
             },
             description=f"Trained by modelci {__version__} in MLflow run {run_id}.",
         )
@@ -219,8 +223,7 @@ def _estimator_mode(
         "modelci.seed": seed,
         "modelci.features": ",".join(prepared.features),
         "modelci.split.test_size": (
-            "explicit" if prepared.test_dataset is not None
-            else config.get("train.split.test_size")
+            "explicit" if prepared.test_dataset is not None else config.get("train.split.test_size")
         ),
         "modelci.cv.folds": config.get("train.cv.folds", 0),
         "modelci.preprocess": config.get("train.preprocess"),
@@ -582,8 +585,11 @@ def _result(
         f"**✅ trained** — `{registered}` · MLflow run `{run_id}` at `{target.display}`",
         "",
         f"- model digest: `{digest}`",
-        *([f"- data: `{trained.dataset.source}` (`{trained.dataset.digest}`)"]
-          if trained.dataset else []),
+        *(
+            [f"- data: `{trained.dataset.source}` (`{trained.dataset.digest}`)"]
+            if trained.dataset
+            else []
+        ),
         *([f"- task: {trained.task}, target `{trained.target}`"] if trained.task else []),
         "",
         "| metric | value |",

@@ -93,17 +93,22 @@ def prepare(config: Config, estimator: Any | None) -> Prepared:
             f"columns: {', '.join(dataset.columns[:20])}"
             + (", …" if len(dataset.columns) > 20 else ""),
         )
+    if dataset.rows == 0:
+        raise DataError(source, "has a header but no rows; export the data again with its rows")
     kinds, excluded = _kinds(config, dataset.table.schema)
     features = _features(config, dataset, target, kinds, excluded)
     frame = dataset.table.to_pandas()
     y = _target_values(frame, target, source)
     task = _task(config, estimator, y, source, target)
+    _check_metrics(config, task)
     if task == "classification":
         _check_classes(y, source, target)
     test_path = config.path("train.split.test_path")
     seed = int(config.get("train.seed", 42))
     if test_path is not None:
         test = read(config, "train.split.test_path")
+        if test.rows == 0:
+            raise DataError(test.source, "has a header but no rows; give a test file with rows")
         missing = [c for c in [*features, target] if c not in test.columns]
         if missing:
             raise DataError(
@@ -220,6 +225,20 @@ def _task(
     return task
 
 
+def _check_metrics(config: Config, task: str) -> None:
+    """Refuse metrics of the other task now, before an MLflow run is started for nothing."""
+    from modelci.training.metrics import METRICS
+
+    wanted = config.get("train.metrics") or []
+    wrong = [name for name in wanted if name not in METRICS[task]]
+    if wrong:
+        raise ConfigError(
+            f"{', '.join(map(repr, wrong))} cannot be computed for {task}; "
+            f"choose from {', '.join(METRICS[task])}",
+            source=config.where("train.metrics"),
+        )
+
+
 def _looks_categorical(y: npt.NDArray[Any]) -> bool:
     if y.dtype == object or y.dtype == bool:
         return True
@@ -245,4 +264,3 @@ def _check_classes(y: npt.NDArray[Any], source: str, target: str) -> None:
             f"target column {target!r} has a single class ({only!r}); a classifier needs "
             "at least two: check the data or the target column",
         )
-

@@ -101,6 +101,4 @@ def run_command(
         code = process.wait()
     if code != 0:
         last = tail[-1] if tail else "no output"
-        raise InputError(
-            f"{where}: {command!r} exited with code {code}; last output: {last[:300]}"
-        )
+        raise InputError(f"{where}: {command!r} exited with code {code}; last output: {last[:300]}")

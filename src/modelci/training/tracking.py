@@ -141,8 +141,14 @@ def probe(target: Target, policy: RetryPolicy, env: Mapping[str, str] | None = N
 def _reason(exc: BaseException) -> str:
     """The innermost cause, without the URL (which may carry credentials)."""
     text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out",
-                   "No route to host", "CERTIFICATE_VERIFY_FAILED", "Connection reset"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "timed out",
+        "No route to host",
+        "CERTIFICATE_VERIFY_FAILED",
+        "Connection reset",
+    ):
         if marker in text:
             return marker
     return type(exc).__name__
