@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,6 +20,15 @@ def _data_options(func: click.decorators.FC) -> click.decorators.FC:
     return click.option(
         "--format", "fmt", type=FORMATS, default=None, help="File format [default: auto]."
     )(func)
+
+
+def _data_flags(fmt: str | None, delimiter: str | None, encoding: str | None) -> dict[str, Any]:
+    """The config keys behind :func:`_data_options`, named by their flags for errors."""
+    return {
+        "data.format@--format": fmt,
+        "data.csv.delimiter@--delimiter": delimiter,
+        "data.csv.encoding@--encoding": encoding,
+    }
 
 
 @click.command("validate-data")
@@ -59,9 +69,7 @@ def validate_data_cmd(
             "validate.save_profile@--save-profile": save_profile,
             "validate.drift.fail@--fail-on-drift": fail_on_drift,
             "validate.drift.enabled@--no-drift": False if no_drift else None,
-            "data.format@--format": fmt,
-            "data.csv.delimiter@--delimiter": delimiter,
-            "data.csv.encoding@--encoding": encoding,
+            **_data_flags(fmt, delimiter, encoding),
         }
     )
     from modelci.steps import validate_data
@@ -104,20 +112,13 @@ def contract_infer(
     """Write a starting contract inferred from reference DATA; review it before relying on it."""
     config = app.load_config(
         {
-            "data.format@--format": fmt,
-            "data.csv.delimiter@--delimiter": delimiter,
-            "data.csv.encoding@--encoding": encoding,
+            **_data_flags(fmt, delimiter, encoding),
         }
     )
     from modelci.contract.infer import infer_contract, write_contract
-    from modelci.data.reader import read_dataset
+    from modelci.data.configured import read_configured
 
-    dataset = read_dataset(
-        data,
-        format=config.get("data.format"),
-        delimiter=config.get("data.csv.delimiter"),
-        encoding=config.get("data.csv.encoding"),
-    )
+    dataset = read_configured(config, data)
     contract = infer_contract(dataset.table, max_categories=max_categories)
     write_contract(
         contract,
@@ -163,12 +164,10 @@ def profile_cmd(
     config = app.load_config(
         {
             "contract@--contract": contract,
-            "data.format@--format": fmt,
-            "data.csv.delimiter@--delimiter": delimiter,
-            "data.csv.encoding@--encoding": encoding,
+            **_data_flags(fmt, delimiter, encoding),
         }
     )
-    from modelci.data.reader import read_dataset
+    from modelci.data.configured import read_configured
     from modelci.drift.profile import build_profile, save_profile
 
     kinds = None
@@ -176,12 +175,7 @@ def profile_cmd(
         from modelci.contract.model import column_kinds, load_contract
 
         kinds = column_kinds(load_contract(contract_path))
-    dataset = read_dataset(
-        reference,
-        format=config.get("data.format"),
-        delimiter=config.get("data.csv.delimiter"),
-        encoding=config.get("data.csv.encoding"),
-    )
+    dataset = read_configured(config, reference)
     profile = build_profile(dataset.table, kinds=kinds, source=reference, digest=dataset.digest)
     save_profile(profile, output)
     click.echo(f"{output}: profile of {len(profile.columns)} columns from {reference}")

@@ -230,14 +230,9 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 
 def _read_dataset(config: Config, path: Path) -> pd.DataFrame:
-    from modelci.data.reader import read_dataset
+    from modelci.data.configured import read_configured
 
-    dataset = read_dataset(
-        path,
-        format=config.get("data.format", "auto"),
-        delimiter=config.get("data.csv.delimiter", ","),
-        encoding=config.get("data.csv.encoding", "utf-8"),
-    )
+    dataset = read_configured(config, path)
     if dataset.rows == 0:
         raise DataError(path, "has a header but no rows; evaluate on a file with rows")
     table: Any = dataset.table

@@ -72,18 +72,12 @@ def _load_contract(path: Path) -> Contract:
 
 
 def _read(config: Config, path: Path) -> Dataset:
-    from modelci.data.reader import read_dataset
+    from modelci.data.configured import read_configured
 
     progress = {"auto": None, "always": True, "never": False}[
         config.get("validate.progress", "auto")
     ]
-    return read_dataset(
-        path,
-        format=config.get("data.format", "auto"),
-        delimiter=config.get("data.csv.delimiter", ","),
-        encoding=config.get("data.csv.encoding", "utf-8"),
-        progress=progress,
-    )
+    return read_configured(config, path, progress=progress)
 
 
 def _reference_profile(config: Config, path: Path, contract: Contract | None) -> Profile:

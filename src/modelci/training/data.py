@@ -59,16 +59,11 @@ class Prepared:
 
 
 def read(config: Config, key: str) -> Dataset:
-    from modelci.data.reader import read_dataset
+    from modelci.data.configured import read_configured
 
     path = config.path(key)
     assert path is not None
-    return read_dataset(
-        path,
-        format=config.get("data.format", "auto"),
-        delimiter=config.get("data.csv.delimiter", ","),
-        encoding=config.get("data.csv.encoding", "utf-8"),
-    )
+    return read_configured(config, path)
 
 
 def prepare(config: Config, estimator: Any | None) -> Prepared:
