@@ -12,7 +12,17 @@ REPO = Path(__file__).resolve().parents[2]
 NODE_BIN = REPO / ".ci" / "node_modules" / ".bin"
 
 #: variables of an outer CI (or of a developer's shell) that would leak into the runs
-_LEAKY = ("GITHUB_", "GITLAB_", "CI_", "MODELCI_", "RUNNER_", "ACTIONS_", "INPUT_", "GCL_")
+_LEAKY = (
+    "GITHUB_",
+    "GITLAB_",
+    "CI_",
+    "MODELCI_",
+    "RUNNER_",
+    "ACTIONS_",
+    "INPUT_",
+    "GCL_",
+    "MLFLOW_",
+)
 
 CONTRACT = """\
 version: 1

@@ -7,18 +7,17 @@ it is built once into a temporary folder; each test gets its own copy of the sql
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from modelci.comparing.registry import using
 
 MODEL = "bc"
 FEATURES_SMALL = 5
@@ -36,6 +35,13 @@ _BUILT: Registry | None = None
 
 
 def _build() -> Registry:
+    root = Path(tempfile.mkdtemp(prefix="modelci-compare-registry-"))
+    uri = f"sqlite:///{root / 'mlflow.db'}"
+    with using(uri):
+        return _build_in(root)
+
+
+def _build_in(root: Path) -> Registry:
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -45,10 +51,6 @@ def _build() -> Registry:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    root = Path(tempfile.mkdtemp(prefix="modelci-compare-registry-"))
-    uri = f"sqlite:///{root / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     experiment = mlflow.create_experiment(
         "compare-tests", artifact_location=str(root / "artifacts")
     )
@@ -78,6 +80,8 @@ def _build() -> Registry:
                 name="model",
                 signature=infer_signature(x_train[columns], model.predict(x_train[columns])),
                 registered_model_name=MODEL,
+                # skips mlflow's requirement inference, most of the build time
+                pip_requirements=["scikit-learn"],
             )
         versions[str(i)] = (label, float(model.score(x_test[columns], y_test)))
     evaluation = x_test.copy()
@@ -89,24 +93,8 @@ def _build() -> Registry:
 def registry() -> Registry:
     global _BUILT
     if _BUILT is None:
-        with _mlflow_env_kept():
-            _BUILT = _build()
+        _BUILT = _build()
     return _BUILT
-
-
-@contextlib.contextmanager
-def _mlflow_env_kept() -> Iterator[None]:
-    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI: keep it out of the tests' CLI runs."""
-    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    saved = {name: os.environ.get(name) for name in names}
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def project(
@@ -141,9 +129,7 @@ def project(
         import mlflow
         import mlflow.artifacts
 
-        with _mlflow_env_kept():
-            mlflow.set_tracking_uri(uri)
-            mlflow.set_registry_uri(uri)
+        with using(uri):
             mlflow.artifacts.download_artifacts(
                 artifact_uri=f"models:/{MODEL}/{candidate}", dst_path=str(run / "train" / "model")
             )

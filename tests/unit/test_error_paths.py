@@ -476,7 +476,7 @@ def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
 @case("train-infinite-number", 2, "inf.csv", "infinity", tracked=True)
 def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
     c.write("inf.csv", _set_column(c.csv_lines(), "mean_radius", {1: "1e400"}))
-    return ["train", "inf.csv", "--cv", "0"], {}
+    return ["train", "inf.csv", "--cv-folds", "0"], {}
 
 
 @case("train-command-not-found", 2, "--command", "no-such-binary-xyz", tracked=True)
@@ -609,7 +609,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         _clean_env(mp)
         mp.chdir(project)
-        assert run(["train", "--cv", "0"]) == 0
+        assert run(["train", "--cv-folds", "0"]) == 0
     return project
 
 

@@ -165,8 +165,8 @@ def test_regressor_on_diabetes_with_cross_validation(
     run_cli: CliRunner, home: str, data: dict[str, Path], tmp_path: Path
 ) -> None:
     work = tmp_path / "run"
-    result = train(run_cli, home, work, str(data["diabetes"]), "--target", "target", "--cv", "3",
-                   "--estimator", "sklearn.tree.DecisionTreeRegressor",
+    result = train(run_cli, home, work, str(data["diabetes"]), "--target", "target",
+                   "--cv-folds", "3", "--estimator", "sklearn.tree.DecisionTreeRegressor",
                    "--params", '{"max_depth": 3}')  # fmt: skip
     assert result.code == 0, result.err
     facts = manifest(work)["train"]

@@ -16,7 +16,7 @@ from modelci.app import App
     help="Roll back: put this registered version behind the alias (no compare needed).",
 )
 @click.option("--dry-run", is_flag=True, help="Show the change without making it.")
-@click.option("--model", "model_name", help="Registered model name [default: registry.model_name].")
+@click.option("--model-name", help="Registered model name [default: registry.model_name].")
 @click.option("--alias", help="Alias that marks production [default: champion].")
 @click.pass_obj
 def promote_cmd(

@@ -13,6 +13,9 @@ from modelci.config import Config
 from modelci.errors import InfraError, InputError
 from modelci.runfolder import RunFolder
 
+# one implementation of the URI switch for train, compare and promote (re-exported)
+from modelci.training.tracking import using as using
+
 #: the store used when nothing names one; the train step writes to the same place
 DEFAULT_STORE = "mlflow.db"
 
@@ -37,34 +40,6 @@ def tracking_uri(
     elif recorded:
         return recorded
     return f"sqlite:///{own.resolve()}"
-
-
-@contextlib.contextmanager
-def using(uri: str) -> Iterator[None]:
-    """Point mlflow's module-level functions (load_model, models:/ URIs) at ``uri``, then
-    restore what was there.
-
-    mlflow also exports the URIs as MLFLOW_TRACKING_URI / MLFLOW_REGISTRY_URI; left behind,
-    they would outrank the settings of the next run in the same process.
-    """
-    import mlflow
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
-
-    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
-    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    saved_env = {name: os.environ.get(name) for name in names}
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
-    try:
-        yield
-    finally:
-        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @contextlib.contextmanager

@@ -104,7 +104,7 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
     step_dir = runfolder.step_dir(STEP)
     with tracking.bounded_http(policy), tracking.infra_errors(target):
         tracking.prepare(target, policy, env)
-        with tracking.active_uri(target.uri):
+        with tracking.using(target.uri):
             result = _tracked(
                 config, runfolder, step_dir, target, model_name, experiment,
                 estimator, prepared, command, started,

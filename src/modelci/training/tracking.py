@@ -396,24 +396,30 @@ def delete_version(client: Any, name: str, version: str) -> None:
 
 
 @contextlib.contextmanager
-def active_uri(uri: str) -> Iterator[None]:
-    """Point MLflow's fluent API at ``uri`` for the step, then restore exactly what was set.
+def using(uri: str) -> Iterator[None]:
+    """Point MLflow's module-level API (fluent logging, ``models:/`` URIs) at ``uri`` for a
+    step, then restore exactly what was there.
 
-    ``mlflow.set_tracking_uri`` also exports MLFLOW_TRACKING_URI; restoring through it would
-    drop a variable the user had set, so both the module global and the variable are
-    restored by hand.
+    ``mlflow.set_tracking_uri``/``set_registry_uri`` also export MLFLOW_TRACKING_URI and
+    MLFLOW_REGISTRY_URI; restoring through them would drop variables the user had set, and
+    leaving them behind would outrank the settings of the next run in the same process. So
+    the module globals and the variables are both put back by hand.
     """
     import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
     from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    saved_global = tracking_utils._tracking_uri
-    saved_env = os.environ.get("MLFLOW_TRACKING_URI")
+    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    saved_env = {name: os.environ.get(name) for name in names}
     mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     try:
         yield
     finally:
-        tracking_utils._tracking_uri = saved_global
-        if saved_env is None:
-            os.environ.pop("MLFLOW_TRACKING_URI", None)
-        else:
-            os.environ["MLFLOW_TRACKING_URI"] = saved_env
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
