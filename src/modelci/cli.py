@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,10 @@ def run(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return its exit code (what tests call)."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args
+    # MLflow 3 sends usage telemetry by default. A CI step should not report on a team's
+    # pipelines to a third party unasked (and on closed networks the attempt costs time),
+    # so it is off unless the user set the variable themselves.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
         outcome = cli.main(args=args, prog_name="modelci", standalone_mode=False)
     except ModelciError as exc:

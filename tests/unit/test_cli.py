@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,16 @@ def test_pipeline_needs_a_project_file(run_cli: CliRunner, in_tmp: Path) -> None
     res = run_cli("pipeline", str(in_tmp))
     assert res.code == 2
     assert "modelci.yaml: no such file" in res.err
+
+
+def test_mlflow_telemetry_is_off_unless_the_user_chose() -> None:
+    code = (
+        "import os, sys; from modelci.cli import run; run(['--version']); "
+        "print(os.environ.get('MLFLOW_DISABLE_TELEMETRY'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_DISABLE_TELEMETRY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "true"
+    env["MLFLOW_DISABLE_TELEMETRY"] = "false"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip().splitlines()[-1] == "false"
