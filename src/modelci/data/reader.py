@@ -264,17 +264,15 @@ def read_dataset(
 
 
 def _size(path: Path) -> int:
-    try:
+    with _os_errors(path):
         return path.stat().st_size
-    except OSError as error:
-        raise DataError(path, f"cannot be read: {error.strerror}") from None
 
 
-def _ensure_readable(path: Path) -> None:
-    # One early check, so every later open can assume access.
+@contextlib.contextmanager
+def _os_errors(path: Path) -> Iterator[None]:
+    """Turn the operating system's refusals to open or read ``path`` into one-line errors."""
     try:
-        with path.open("rb"):
-            pass
+        yield
     except PermissionError:
         raise DataError(
             path, "cannot be read: permission denied; give the user running modelci read access"
@@ -283,6 +281,12 @@ def _ensure_readable(path: Path) -> None:
         raise DataError(path, "is a folder, not a data file") from None
     except OSError as error:
         raise DataError(path, f"cannot be read: {error.strerror}") from None
+
+
+def _ensure_readable(path: Path) -> None:
+    # One early check, so every later open can assume access.
+    with _os_errors(path), path.open("rb"):
+        pass
 
 
 class _Cancelled(Exception):
@@ -302,16 +306,8 @@ def _hash(
             scan(chunk)
         bar.update(len(chunk))
 
-    try:
+    with _os_errors(path):
         return digests.file_sha256(path, on_chunk)
-    except PermissionError:
-        raise DataError(
-            path, "cannot be read: permission denied; give the user running modelci read access"
-        ) from None
-    except IsADirectoryError:
-        raise DataError(path, "is a folder, not a data file") from None
-    except OSError as error:
-        raise DataError(path, f"cannot be read: {error.strerror}") from None
 
 
 @contextlib.contextmanager
