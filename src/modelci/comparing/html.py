@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -110,12 +110,27 @@ def _curves(models: list[tuple[str, Predictions]], kind: str) -> Figure:
     return figure
 
 
-def _confusion(models: list[tuple[str, Predictions]]) -> Figure:
+Panel = Any  # a matplotlib Axes; matplotlib is imported only when plots are drawn
+
+
+def _side_by_side(
+    models: list[tuple[str, Predictions]], draw: Callable[[Panel, str, Predictions], None]
+) -> Figure:
+    """One panel per model, same size and layout, each titled with its role."""
     import matplotlib.pyplot as plt
 
-    k = len(models[0][1].classes)
     figure, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 4.2), squeeze=False)
     for ax, (role, pred) in zip(axes[0], models, strict=True):
+        draw(ax, role, pred)
+        ax.set_title(role)
+    figure.tight_layout()
+    return figure
+
+
+def _confusion(models: list[tuple[str, Predictions]]) -> Figure:
+    k = len(models[0][1].classes)
+
+    def draw(ax: Panel, role: str, pred: Predictions) -> None:
         matrix = np.zeros((k, k), dtype=int)
         np.add.at(matrix, (pred.y_true.astype(int), pred.y_pred.astype(int)), 1)
         ax.imshow(matrix, cmap="Blues")
@@ -127,35 +142,29 @@ def _confusion(models: list[tuple[str, Predictions]]) -> Figure:
         names = [str(c) for c in pred.classes]
         ax.set_xticks(range(k), names, rotation=45 if k > 4 else 0)
         ax.set_yticks(range(k), names)
-        ax.set(xlabel="predicted", ylabel="actual", title=role)
-    figure.tight_layout()
-    return figure
+        ax.set(xlabel="predicted", ylabel="actual")
+
+    return _side_by_side(models, draw)
 
 
 def _scatter(models: list[tuple[str, Predictions]]) -> Figure:
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 4.2), squeeze=False)
-    for ax, (role, pred) in zip(axes[0], models, strict=True):
+    def draw(ax: Panel, role: str, pred: Predictions) -> None:
         ax.scatter(pred.y_true, pred.y_pred, s=6, alpha=0.5, color=COLORS[role])
         low = float(min(np.min(pred.y_true), np.min(pred.y_pred)))
         high = float(max(np.max(pred.y_true), np.max(pred.y_pred)))
         ax.plot([low, high], [low, high], linestyle=":", color="#555555")
-        ax.set(xlabel="actual", ylabel="predicted", title=role)
-    figure.tight_layout()
-    return figure
+        ax.set(xlabel="actual", ylabel="predicted")
+
+    return _side_by_side(models, draw)
 
 
 def _residuals(models: list[tuple[str, Predictions]]) -> Figure:
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, len(models), figsize=(4.5 * len(models), 4.2), squeeze=False)
-    for ax, (role, pred) in zip(axes[0], models, strict=True):
+    def draw(ax: Panel, role: str, pred: Predictions) -> None:
         ax.scatter(pred.y_pred, pred.y_pred - pred.y_true, s=6, alpha=0.5, color=COLORS[role])
         ax.axhline(0, linestyle=":", color="#555555")
-        ax.set(xlabel="predicted", ylabel="residual (predicted − actual)", title=role)
-    figure.tight_layout()
-    return figure
+        ax.set(xlabel="predicted", ylabel="residual (predicted − actual)")
+
+    return _side_by_side(models, draw)
 
 
 _STYLE = """
