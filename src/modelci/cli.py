@@ -19,6 +19,7 @@ from modelci import __version__
 from modelci.app import App
 from modelci.commands import COMMANDS
 from modelci.errors import EXIT_INFRA, EXIT_INPUT, ModelciError
+from modelci.process import leave
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -161,4 +162,4 @@ def main() -> None:
         code = run()
     except KeyboardInterrupt:
         code = 130
-    sys.exit(code)
+    leave(code)
