@@ -17,7 +17,10 @@ same metrics:
 - by hand, tuned, warm store: the same again on an already created (migrated, empty) sqlite
   store, as modelci's cached one: the floor of any MLflow-tracked run;
 - modelci: ``python -m modelci train`` with the same settings, which also writes the run
-  folder (model copy and digest, holdout rows, predictions, reports, manifest).
+  folder (model copy and digest, holdout rows, predictions, reports, manifest). MLflow loads
+  in modelci's tracking worker while the step imports scikit-learn and fits, so on two idle
+  cores most of MLflow's start-up is off the critical path; on a loaded machine (one core
+  effectively) that overlap shrinks and so does the gain.
 
 modelci runs warm (its cached empty MLflow database exists, as after the first run on a
 machine or a cached CI environment) and once cold, before the timed runs. Variants are

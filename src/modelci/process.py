@@ -1,4 +1,6 @@
-"""Leaving the process: everything a normal exit does that anyone can observe, without the
+"""Process-level speed: leaving fast, importing big libraries without the collector.
+
+Leaving the process: everything a normal exit does that anyone can observe, without the
 interpreter's teardown.
 
 After a train step the interpreter holds MLflow, SQLAlchemy, pandas, pyarrow and
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from typing import NoReturn
 
 
@@ -34,3 +38,24 @@ def leave(code: int) -> NoReturn:
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
     os._exit(code)
+
+
+@contextlib.contextmanager
+def collector_paused(*, freeze: bool = False) -> Iterator[None]:
+    """Import big libraries without the cyclic garbage collector.
+
+    Importing MLflow or scikit-learn creates hundreds of thousands of objects, almost none
+    of them garbage; the collector keeps walking them (about a tenth of the import time).
+    With ``freeze`` (for a process that exists to do one job) what is alive afterwards is
+    moved out of the collector's sight, so later collections only walk what the job
+    allocates; a process that runs many jobs must not, or their cycles would never be freed.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.freeze()
+        if was_enabled:
+            gc.enable()

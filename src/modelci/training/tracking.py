@@ -220,10 +220,10 @@ def _embedded_sqlite(db: Path, artifact_location: str, env: Mapping[str, str]) -
     if db.exists():
         return
     db.parent.mkdir(parents=True, exist_ok=True)
-    template = _template(env)
-    if template is None:
+    template_db = template(env)
+    if template_db is None:
         return
-    shutil.copyfile(template, db)
+    shutil.copyfile(template_db, db)
     # The template's Default experiment points at the template's folder; point it here.
     with contextlib.closing(sqlite3.connect(db)) as conn, conn:
         conn.execute(
@@ -239,13 +239,14 @@ def cache_dir(env: Mapping[str, str]) -> Path:
     return Path(base) / "modelci"
 
 
-def _template(env: Mapping[str, str]) -> Path | None:
+def template(env: Mapping[str, str]) -> Path | None:
+    """The migrated empty MLflow database of this MLflow version, built once per machine."""
     import mlflow
 
     folder = cache_dir(env)
-    template = folder / f"mlflow-{mlflow.__version__}-empty.db"
-    if template.exists():
-        return template
+    cached = folder / f"mlflow-{mlflow.__version__}-empty.db"
+    if cached.exists():
+        return cached
     # MLflow narrates its migrations at INFO; building a cache is not news for a CI log.
     quiet = logging.getLogger("mlflow.store.db.utils")
     level = quiet.level
@@ -260,12 +261,12 @@ def _template(env: Mapping[str, str]) -> Path | None:
                 f"sqlite:///{path}", Path(tmp).as_uri()
             )
             store.engine.dispose()
-            os.replace(path, template)
+            os.replace(path, cached)
     except Exception:  # a read-only or odd home: MLflow creates the store in place, slower
         return None
     finally:
         quiet.setLevel(level)
-    return template
+    return cached
 
 
 # --- tags ----------------------------------------------------------------------------------
@@ -372,7 +373,11 @@ def register(
         await_creation_for=0,
         model_id=model_id,
     )
-    _await_ready(client, name, str(version.version))
+    try:
+        _await_ready(client, name, str(version.version))
+    except BaseException:
+        delete_version(client, name, str(version.version))
+        raise
     return str(version.version)
 
 
