@@ -174,4 +174,4 @@ def test_gitlab_mode_writes_dotenv_and_metrics(run_cli: CliRunner, project: Path
 def test_pipeline_runs_available_steps(run_cli: CliRunner, project: Path) -> None:
     res = run_cli("pipeline", "--steps", "validate-data")
     assert res.code == 0, res.err
-    assert "PASS  validate-data" in res.out
+    assert "PASS  validate-data passed: " in res.out  # the step's name once, not twice

@@ -53,7 +53,11 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
         outcome = pipeline.run(config, runfolder, steps=selected, publish=adapter.publish)
     click.echo("")
     for result in outcome.results:
-        click.echo(f"{'PASS' if result.passed else 'FAIL'}  {result.step}: {result.summary}")
+        # Most summaries already begin with the step's name ("train passed: ...").
+        line = result.summary
+        if not line.startswith(f"{result.step} "):
+            line = f"{result.step}: {line}"
+        click.echo(f"{'PASS' if result.passed else 'FAIL'}  {line}")
     for step in outcome.skipped:
         click.echo(f"----  {step}: not available in modelci {_version()} yet")
     click.echo(f"run folder: {os.path.relpath(runfolder.path)}")
