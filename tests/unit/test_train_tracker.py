@@ -14,7 +14,14 @@ import pytest
 
 from modelci.errors import InfraError, InputError
 from modelci.training import tracker as tracker_mod
-from modelci.training.tracker import Tracker, TrackerCrashed, prestarted
+from modelci.training.tracker import (
+    LocalTracker,
+    TrackerCrashed,
+    WorkerTracker,
+    prestarted,
+    running,
+    usable_cpus,
+)
 from modelci.training.tracking import RetryPolicy, resolve_target
 
 
@@ -27,18 +34,20 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_errors_keep_their_exit_code_and_crashes_say_what(home: Path) -> None:
+@pytest.mark.parametrize("mode", ["always", "never"])
+def test_errors_keep_their_exit_code_and_crashes_say_what(home: Path, mode: str) -> None:
     target = resolve_target(None, "", home / "run", {})
-    with Tracker.running(target, RetryPolicy()) as tracker:
+    with running(target, RetryPolicy(), mode) as tracker:
+        assert isinstance(tracker, WorkerTracker if mode == "always" else LocalTracker)
         opened = tracker.call("start", experiment="exp", run_name="r", tags={"k": "v"})
         run_id = opened["run_id"]
-        # modelci's own error in the worker: same class of exit, same one-line message
+        # modelci's own error: same class of exit, same one-line message
         with pytest.raises(InputError, match=r"^train.command: the command logged no model to "):
             tracker.call("command_model", experiment_id=opened["experiment_id"], run_id=run_id,
                          where="train.command")  # fmt: skip
         with pytest.raises(TrackerCrashed, match="unknown tracking operation 'drop_tables'"):
             tracker.call("drop_tables")
-        # answers are kept: asking again raises again, the worker still serves
+        # answers are kept: asking again raises again, the tracker still serves
         ticket = tracker.submit("log", run_id=run_id, params={"alpha": "0.5"}, metrics={"m": 1.0})
         assert tracker.result(ticket) is None and tracker.result(ticket) is None
         tracker.call("fail", run_id=run_id, model_name="exp")
@@ -54,7 +63,7 @@ def test_a_worker_that_dies_is_an_infrastructure_error(home: Path) -> None:
     target = resolve_target(None, "", home / "run", {})
 
     def start_after_a_kill() -> None:
-        with Tracker.running(target, RetryPolicy()) as tracker:
+        with running(target, RetryPolicy(), "always") as tracker:
             tracker._process.kill()
             tracker.call("start", experiment="exp", run_name="r", tags={})
 
@@ -67,7 +76,7 @@ def test_a_step_that_fails_before_tracking_stops_the_worker_at_once(home: Path) 
     processes: list[subprocess.Popen[str]] = []
 
     def fail_on_bad_data() -> None:
-        with Tracker.running(target, RetryPolicy()) as tracker:
+        with running(target, RetryPolicy(), "always") as tracker:
             processes.append(tracker._process)
             raise InputError("bad data")
 
@@ -79,7 +88,10 @@ def test_a_step_that_fails_before_tracking_stops_the_worker_at_once(home: Path) 
     assert not (home / "run" / "mlflow.db").exists()  # nothing was written
 
 
-def test_a_prestarted_worker_is_taken_by_the_step_or_stopped(home: Path) -> None:
+def test_a_prestarted_worker_is_taken_by_the_step_or_stopped(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracker_mod, "usable_cpus", lambda: 2.0)  # as on a 1-CPU runner too
     with prestarted():
         waiting = tracker_mod._waiting[-1]
     assert waiting.wait(timeout=10) is not None
@@ -88,7 +100,7 @@ def test_a_prestarted_worker_is_taken_by_the_step_or_stopped(home: Path) -> None
     target = resolve_target(None, "", home / "run", {})
     with prestarted():
         waiting = tracker_mod._waiting[-1]
-        with Tracker.running(target, RetryPolicy()) as tracker:
+        with running(target, RetryPolicy(), "always") as tracker:
             assert tracker._process is waiting
             assert tracker.call("start", experiment="e", run_name="r", tags={})["run_id"]
         assert waiting.returncode == 0  # closed after its work, not killed
@@ -102,7 +114,7 @@ def test_what_a_sitecustomize_prints_goes_to_the_log_not_the_protocol(
     (site / "sitecustomize.py").write_text("print('hello from sitecustomize', flush=True)\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
     target = resolve_target(None, "", home / "run", {})
-    with Tracker.running(target, RetryPolicy()) as tracker:
+    with running(target, RetryPolicy(), "always") as tracker:
         assert tracker.call("start", experiment="e", run_name="r", tags={})["run_id"]
     assert "hello from sitecustomize" in capfd.readouterr().err
 
@@ -123,8 +135,59 @@ def test_the_step_process_never_loads_mlflow_in_declarative_mode(home: Path) -> 
     done = subprocess.run(
         [sys.executable, "-c", probe, "--workdir", str(home / "run"), "train", str(data),
          "--target", "target", "--estimator", "sklearn.tree.DecisionTreeClassifier"],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ), check=False,
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "MODELCI_TRAIN__TRACKING__WORKER": "always"},
     )  # fmt: skip
     outcome = json.loads(done.stdout.strip().splitlines()[-1])
     assert outcome == {"code": 0, "loaded": []}, done.stderr[-2000:]
     assert (home / "run" / "train" / "model" / "MLmodel").is_file()
+
+
+def test_in_process_tracking_gives_the_same_registered_model(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sklearn.datasets import load_iris
+
+    from modelci.cli import run
+
+    data = home / "iris.csv"
+    load_iris(as_frame=True).frame.to_csv(data, index=False)
+    facts = {}
+    for mode in ("never", "always"):
+        monkeypatch.setenv("MODELCI_TRAIN__TRACKING__WORKER", mode)
+        work = home / mode
+        code = run(["--workdir", str(work), "train", str(data), "--target", "target",
+                    "--estimator", "sklearn.tree.DecisionTreeClassifier",
+                    "--model-name", "iris"])  # fmt: skip
+        assert code == 0
+        facts[mode] = json.loads((work / "manifest.json").read_text())["train"]
+    assert facts["never"]["model_digest"] == facts["always"]["model_digest"]
+    assert facts["never"]["metrics"] == facts["always"]["metrics"]
+    assert facts["never"]["model_uri"] == facts["always"]["model_uri"] == "models:/iris/1"
+
+
+def test_a_worker_started_early_is_dropped_when_the_settings_say_never(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracker_mod, "usable_cpus", lambda: 2.0)
+    target = resolve_target(None, "", home / "run", {})
+    with prestarted():
+        waiting = list(tracker_mod._waiting)
+        assert waiting
+        with running(target, RetryPolicy(), "never") as tracker:
+            assert isinstance(tracker, LocalTracker)
+            assert all(p.returncode is not None for p in waiting)
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "quota"),
+    [("max 100000\n", None), ("50000 100000\n", 0.5), ("400000 100000\n", 4.0), ("", None)],
+)
+def test_usable_cpus_honours_a_container_quota(
+    tmp_path: Path, cpu_max: str, quota: float | None
+) -> None:
+    cgroup = tmp_path / "cpu.max"
+    cgroup.write_text(cpu_max)
+    affinity = len(os.sched_getaffinity(0))
+    assert usable_cpus(cgroup) == (affinity if quota is None else min(affinity, quota))
+    assert usable_cpus(tmp_path / "missing") == affinity

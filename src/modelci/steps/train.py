@@ -36,6 +36,7 @@ from modelci.errors import InputError
 from modelci.process import collector_paused
 from modelci.results import Check, StepResult, format_value
 from modelci.runfolder import RunFolder
+from modelci.training import tracker as tracker_mod
 from modelci.training import tracking
 from modelci.training.session import MODEL_NAME as MODEL_DIR
 from modelci.training.tracker import Tracker
@@ -87,6 +88,7 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
             "script) in modelci.yaml, or pass --estimator / --command"
         )
     policy = RetryPolicy.from_settings(config.get("train.tracking"))
+    mode = str(config.get("train.tracking.worker", "auto"))
     target = tracking.resolve_target(
         config.get("registry.tracking_uri"),
         config.where("registry.tracking_uri"),
@@ -105,7 +107,10 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
 
     # Bad settings and bad data fail before anything is written to the tracking store: the
     # worker only imports until it is sent "start".
-    with tracking.bounded_http(policy), Tracker.running(target, policy) as tracker:
+    with (
+        tracking.bounded_http(policy),
+        tracker_mod.running(target, policy, mode) as tracker,
+    ):
         estimator: Any = None
         prepared: Prepared | None = None
         if not command:

@@ -1,15 +1,18 @@
-"""The tracking worker, seen from the train step.
+"""The train step's MLflow operations, seen from the step: in a worker process, or in this one.
 
-:meth:`Tracker.running` starts :mod:`modelci.training.tracker_worker` before the step
-imports scikit-learn (or takes the one a command started even earlier with
-:func:`prestarted`), so the two halves of a tracked fit (the model's libraries, MLflow's)
-load side by side. Operations are sent by name and answered in order; :meth:`submit` sends
-one without waiting, so the run can be created while the model fits.
+With two usable CPUs or more, :func:`running` hands the operations to
+:mod:`modelci.training.tracker_worker`, started before the step imports scikit-learn (or
+even earlier by the command, with :func:`prestarted`), so the two halves of a tracked fit
+(the model's libraries, MLflow's) load side by side. With one CPU the two would only take
+turns, and a second interpreter costs more than it saves, so the operations run here
+(``train.tracking.worker`` chooses: ``auto``, ``always``, ``never``).
 
-Errors keep their meaning across the boundary: a modelci error in the worker is raised
-here with its message and exit code (a bad command output is exit 2, an unreachable server
-exit 3), a crash is raised as :class:`TrackerCrashed` after the worker printed its
-traceback to the log, and a worker that died is an :class:`~modelci.errors.InfraError`.
+Either way operations are sent by name and answered in order, and :meth:`Tracker.submit`
+sends one without waiting, so the run can be created while the model fits. Errors keep their
+meaning: a modelci error is raised with its message and exit code (a bad command output is
+exit 2, an unreachable server exit 3), anything unforeseen is :class:`TrackerCrashed` after
+its traceback went to the log, and a worker that died is an
+:class:`~modelci.errors.InfraError`.
 """
 
 from __future__ import annotations
@@ -19,55 +22,121 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import traceback
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from modelci.errors import GateFailed, InfraError, InputError, ModelciError
 from modelci.training.tracking import RetryPolicy, Target
 
+if TYPE_CHECKING:
+    from modelci.training.session import Session
+
 #: how long a worker may take to finish its queued operations once told to stop
 CLOSE_TIMEOUT = 120.0
 ERRORS: dict[int, type[ModelciError]] = {1: GateFailed, 2: InputError, 3: InfraError}
+OPERATIONS = frozenset({"start", "log", "log_model", "command_model", "download", "finish", "fail"})
+#: cgroup v2's CPU quota of this process's container ("max 100000" when unlimited)
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
 
 class TrackerCrashed(RuntimeError):
-    """An operation failed in a way modelci did not foresee (the worker logged the traceback)."""
+    """An operation failed in a way modelci did not foresee (its traceback is in the log)."""
+
+
+# --- the protocol: one reply per request, encoded where it ran, decoded where it was asked ---
+
+
+def dispatch(session: Session, op: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one operation and encode its outcome as a reply."""
+    from modelci.training import tracking
+
+    try:
+        if op not in OPERATIONS:
+            raise ValueError(f"unknown tracking operation {op!r}")
+        with tracking.infra_errors(session.target):
+            return {"ok": getattr(session, op)(**args)}
+    except ModelciError as exc:
+        return {"error": {"code": exc.exit_code, "message": exc.message}}
+    except Exception as exc:
+        traceback.print_exc()
+        return {"crash": f"{type(exc).__name__}: {exc}"}
+
+
+def answer(reply: Mapping[str, Any]) -> Any:
+    """The value of a reply, or its error raised."""
+    if "error" in reply:
+        error = reply["error"]
+        raise ERRORS.get(int(error["code"]), InputError)(str(error["message"]))
+    if "crash" in reply:
+        raise TrackerCrashed(f"MLflow tracking failed: {reply['crash']}")
+    return reply.get("ok")
 
 
 class Tracker:
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self._process = process
-        self._next = 0
-        self._replies: dict[int, dict[str, Any]] = {}
+    """Operations by name, answered in order."""
 
-    @classmethod
-    @contextlib.contextmanager
-    def running(cls, target: Target, policy: RetryPolicy) -> Iterator[Tracker]:
-        """A worker for the duration of the block (the one :func:`prestarted` started, if
-        any): closed when it ends, stopped at once if the block fails before anything was
-        sent to it."""
-        process = _waiting.pop() if _waiting else _spawn()
-        tracker = cls(process)
-        settings = {"target": asdict(target), "policy": asdict(policy)}
-        try:
-            tracker._write(json.dumps(settings))
-            yield tracker
-        except BaseException as exc:
-            if tracker._next == 0 or isinstance(exc, KeyboardInterrupt):
-                _stop(process)
-            else:
-                tracker._close()
-            raise
-        tracker._close()
+    def __init__(self) -> None:
+        self.sent = 0
+        self._replies: dict[int, dict[str, Any]] = {}
 
     def submit(self, op: str, **args: Any) -> int:
         """Send an operation; its answer is collected by :meth:`result`."""
-        ticket = self._next
-        self._next += 1
-        self._write(json.dumps({"id": ticket, "op": op, "args": args}))
+        ticket = self.sent
+        self.sent += 1
+        self._send(ticket, op, args)
         return ticket
+
+    def result(self, ticket: int) -> Any:
+        """The answer to ``ticket`` (answers are kept, so asking twice raises twice)."""
+        while ticket not in self._replies:
+            self._receive()
+        return answer(self._replies[ticket])
+
+    def call(self, op: str, **args: Any) -> Any:
+        return self.result(self.submit(op, **args))
+
+    def _send(self, ticket: int, op: str, args: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _receive(self) -> None:
+        raise NotImplementedError
+
+
+class LocalTracker(Tracker):
+    """The operations in this process, each run as it is submitted."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.session = session
+        self._warm = False
+
+    def _send(self, ticket: int, op: str, args: dict[str, Any]) -> None:
+        if not self._warm:
+            # MLflow loads with the first operation, so bad settings and data (checked
+            # before it) fail without it, as they do with a worker.
+            from modelci.process import collector_paused
+
+            with collector_paused():
+                self.session.warm_up()
+            self._warm = True
+        self._replies[ticket] = dispatch(self.session, op, args)
+
+    def _receive(self) -> None:  # pragma: no cover - every reply exists once submitted
+        raise RuntimeError("no such tracking operation was submitted")
+
+
+class WorkerTracker(Tracker):
+    """The operations in the worker process, read back from its protocol pipe."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        super().__init__()
+        self._process = process
+
+    def _send(self, ticket: int, op: str, args: dict[str, Any]) -> None:
+        self._write(json.dumps({"id": ticket, "op": op, "args": args}))
 
     def _write(self, line: str) -> None:
         stdin = _pipe(self._process.stdin)
@@ -77,32 +146,17 @@ class Tracker:
         except (BrokenPipeError, ValueError):
             raise self._died() from None
 
-    def result(self, ticket: int) -> Any:
-        """The answer to ``ticket`` (answers are kept, so asking twice raises twice)."""
-        stdout = _pipe(self._process.stdout)
-        while ticket not in self._replies:
-            line = stdout.readline()
-            if not line:
-                raise self._died()
-            try:
-                reply = json.loads(line)
-                self._replies[int(reply["id"])] = reply
-            except (ValueError, TypeError, KeyError):
-                # Printed to stdout before the worker could point it at the log (a
-                # sitecustomize, say): it belongs in the log, not the protocol.
-                sys.stderr.write(line)
-        reply = self._replies[ticket]
-        if "error" in reply:
-            error = reply["error"]
-            raise ERRORS.get(int(error["code"]), InputError)(str(error["message"]))
-        if "crash" in reply:
-            raise TrackerCrashed(f"MLflow tracking failed: {reply['crash']}")
-        return reply.get("ok")
-
-    def call(self, op: str, **args: Any) -> Any:
-        return self.result(self.submit(op, **args))
-
-    # --- ending -------------------------------------------------------------------------------
+    def _receive(self) -> None:
+        line = _pipe(self._process.stdout).readline()
+        if not line:
+            raise self._died()
+        try:
+            reply = json.loads(line)
+            self._replies[int(reply["id"])] = reply
+        except (ValueError, TypeError, KeyError):
+            # Printed to stdout before the worker could point it at the log (a
+            # sitecustomize, say): it belongs in the log, not the protocol.
+            sys.stderr.write(line)
 
     def _close(self) -> None:
         """End of input: the worker finishes what it was sent, then exits."""
@@ -122,18 +176,80 @@ class Tracker:
         )
 
 
+# --- choosing and running -------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def running(target: Target, policy: RetryPolicy, mode: str = "auto") -> Iterator[Tracker]:
+    """A tracker for the duration of the block: a worker when ``mode`` (and, for ``auto``,
+    the CPUs) say so, else this process."""
+    if mode == "always" or (mode == "auto" and usable_cpus() > 1):
+        with _worker(target, policy) as tracker:
+            yield tracker
+        return
+    _discard_waiting()
+    with _local(target, policy) as local:
+        yield local
+
+
+@contextlib.contextmanager
+def _worker(target: Target, policy: RetryPolicy) -> Iterator[WorkerTracker]:
+    """The worker :func:`prestarted` started, or a new one: closed when the block ends,
+    stopped at once if the block fails before anything was sent to it."""
+    process = _waiting.pop() if _waiting else _spawn()
+    tracker = WorkerTracker(process)
+    try:
+        tracker._write(json.dumps({"target": asdict(target), "policy": asdict(policy)}))
+        yield tracker
+    except BaseException as exc:
+        if tracker.sent == 0 or isinstance(exc, KeyboardInterrupt):
+            _stop(process)
+        else:
+            tracker._close()
+        raise
+    tracker._close()
+
+
+@contextlib.contextmanager
+def _local(target: Target, policy: RetryPolicy) -> Iterator[LocalTracker]:
+    from modelci.training.session import Session
+
+    session = Session(target, policy, dict(os.environ))
+    try:
+        yield LocalTracker(session)
+    finally:
+        session.close()
+
+
+def usable_cpus(cgroup: Path = CGROUP_CPU_MAX) -> float:
+    """CPUs this process may use: its affinity, capped by a container's CPU quota."""
+    try:
+        count: float = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        count = os.cpu_count() or 1
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = cgroup.read_text(encoding="ascii").split()[:2]
+        if quota != "max":
+            count = min(count, int(quota) / int(period))
+    return count
+
+
 #: workers started by :func:`prestarted` and not yet taken by a step
 _waiting: list[subprocess.Popen[str]] = []
 
 
 @contextlib.contextmanager
 def prestarted() -> Iterator[None]:
-    """Start a worker now for a train step later in the block.
+    """Start a worker now for a train step later in the block (when the CPUs make a worker
+    worth it; the step's settings may still decide otherwise).
 
     A command knows it will train before it has read its settings; the worker it starts
     here begins importing MLflow at once and learns where to track from the step. A worker
     no step took is stopped when the block ends.
     """
+    if usable_cpus() <= 1:
+        yield
+        return
     process = _spawn()
     _waiting.append(process)
     try:
@@ -142,6 +258,11 @@ def prestarted() -> Iterator[None]:
         if process in _waiting:
             _waiting.remove(process)
             _stop(process)
+
+
+def _discard_waiting() -> None:
+    while _waiting:
+        _stop(_waiting.pop())
 
 
 def _spawn() -> subprocess.Popen[str]:

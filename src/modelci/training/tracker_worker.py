@@ -5,8 +5,9 @@ MLflow and its store (seconds) overlaps with the step importing scikit-learn, re
 data and fitting. The first line on stdin is the settings (``{"target", "policy"}``); then
 requests come as JSON lines (``{"id", "op", "args"}``) and are answered in order on the
 original stdout (``{"id", "ok"}``, ``{"id", "error": {"code", "message"}}`` for modelci's
-own errors, ``{"id", "crash"}`` for anything else). Everything else the process prints,
-MLflow's messages included, goes to stderr, which is the step's log.
+own errors, ``{"id", "crash"}`` for anything else; see :mod:`modelci.training.tracker`).
+Everything else the process prints, MLflow's messages included, goes to stderr, which is the
+step's log.
 
 The worker ends at end of input. SIGTERM (the step gave up before tracking anything)
 ends it through ``SystemExit``, so a template database half-built in a temporary folder is
@@ -21,20 +22,17 @@ import signal
 import sys
 import traceback
 from types import FrameType
-from typing import Any, TextIO
+from typing import TextIO
 
-from modelci.errors import ModelciError
 from modelci.process import collector_paused, leave
-from modelci.training import tracking
 from modelci.training.session import Session
+from modelci.training.tracker import dispatch
 from modelci.training.tracking import RetryPolicy, Target
-
-OPERATIONS = frozenset({"start", "log", "log_model", "command_model", "download", "finish", "fail"})
 
 
 def serve(session: Session, requests: TextIO, replies: TextIO) -> None:
     """Answer requests until end of input; one reply line per request, in order."""
-    warm_up_error: BaseException | None = None
+    warm_up_error: Exception | None = None
     try:
         with collector_paused(freeze=True):
             session.warm_up()
@@ -43,21 +41,11 @@ def serve(session: Session, requests: TextIO, replies: TextIO) -> None:
         warm_up_error = exc
     for line in requests:
         request = json.loads(line)
-        reply: dict[str, Any] = {"id": request["id"]}
-        try:
-            if warm_up_error is not None:
-                raise warm_up_error
-            op = request["op"]
-            if op not in OPERATIONS:
-                raise ValueError(f"unknown tracking operation {op!r}")
-            with tracking.infra_errors(session.target):
-                reply["ok"] = getattr(session, op)(**request.get("args", {}))
-        except ModelciError as exc:
-            reply["error"] = {"code": exc.exit_code, "message": exc.message}
-        except Exception as exc:
-            traceback.print_exc()
-            reply["crash"] = f"{type(exc).__name__}: {exc}"
-        replies.write(json.dumps(reply) + "\n")
+        if warm_up_error is not None:
+            reply = {"crash": f"{type(warm_up_error).__name__}: {warm_up_error}"}
+        else:
+            reply = dispatch(session, request["op"], request.get("args", {}))
+        replies.write(json.dumps({"id": request["id"], **reply}) + "\n")
         replies.flush()
 
 
