@@ -106,7 +106,7 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
     }
 
     # Bad settings and bad data fail before anything is written to the tracking store: the
-    # worker only imports until it is sent "start".
+    # tracker (a worker, or this process) at most loads MLflow until it is sent "start".
     with (
         tracking.bounded_http(policy),
         tracker_mod.running(target, policy, mode) as tracker,
