@@ -448,3 +448,27 @@ def test_text_target_cannot_be_regressed(
                    "--estimator", "sklearn.tree.DecisionTreeRegressor")  # fmt: skip
     assert result.code == 2
     assert "target column 'label' is not numeric, so it cannot be regressed on" in result.err
+
+
+def test_a_failed_rerun_leaves_the_run_folder_as_its_manifest_says(
+    run_cli: CliRunner, home: str, data: dict[str, Path], tmp_path: Path
+) -> None:
+    from modelci.training.digest import model_digest
+
+    work = tmp_path / "run"
+    first = train(run_cli, home, work, str(data["bc"]), "--target", "target", *TREE)
+    assert first.code == 0, first.err
+    before = manifest(work)
+    files = {name: (work / "train" / name).read_bytes()
+             for name in ("eval.parquet", "predictions.parquet", "report.json")}  # fmt: skip
+    # Another seed (other holdout rows) against a server that is not there: fails at "start",
+    # after the model was fitted and saved.
+    again = train(run_cli, home, work, str(data["bc"]), "--target", "target", *TREE,
+                  "--seed", "7", MLFLOW_TRACKING_URI=f"http://127.0.0.1:{_free_port()}",
+                  MODELCI_TRAIN__TRACKING__RETRIES="0")  # fmt: skip
+    assert again.code == 3, again.err
+    assert manifest(work) == before
+    for name, content in files.items():
+        assert (work / "train" / name).read_bytes() == content, name
+    assert model_digest(work / "train" / "model") == before["train"]["model_digest"]
+    assert not list((work / "train").glob(".train-*"))  # the scratch folder is gone

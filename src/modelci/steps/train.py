@@ -12,7 +12,9 @@ completes the MLflow model folder around the file.
 Order matters for "no half-registered model version": everything that can fail (fit,
 logging, the local model copy, its digest, the evaluation files) happens first, the model
 version is registered last, and if anything fails after registration the version is deleted
-again. The MLflow run is marked FAILED on any error.
+again. The MLflow run is marked FAILED on any error. The model folder and the evaluation
+files are made in a scratch folder and replace an earlier run's only once the version is
+registered, so a failed re-run leaves the run folder as its manifest describes it.
 """
 
 from __future__ import annotations
@@ -163,12 +165,12 @@ class _Job:
             if command:
                 run_id, experiment_id = _opened(tracker.result(ticket))
                 trained, model_dir = self._command_mode(run_id, experiment_id, command)
-                files = _write_eval_files(self.step_dir, trained)
+                files = _write_eval_files(self.scratch, trained)
             else:
                 assert prepared is not None
                 # Everything that needs no run happens while the worker creates it.
                 trained, spec, logged = self._fit_and_save(estimator, prepared)
-                files = _write_eval_files(self.step_dir, trained)
+                files = _write_eval_files(self.scratch, trained)
                 run_id, experiment_id = _opened(tracker.result(ticket))
                 model_dir = self._log_estimator(run_id, trained, spec, logged)
             from modelci.training.digest import model_digest
@@ -185,11 +187,20 @@ class _Job:
                     description=f"Trained by modelci {__version__} in MLflow run {run_id}.",
                 )["version"]
             )
+            # The model folder and the evaluation files were made in the scratch folder; they
+            # replace those of an earlier run only now, so a failed re-run leaves the run
+            # folder as its manifest describes it.
+            placed = {model_dir: self.step_dir / MODEL_DIR}
+            placed.update({path: self.step_dir / path.name for path in files.values()})
+            model_dir = placed[model_dir]
+            files = {key: placed[path] for key, path in files.items()}
             result = _result(
                 trained, self.target, self.model_name, version, run_id, digest, started,
                 self.runfolder, model_dir, files,
             )  # fmt: skip
             reports.write_step_reports(result, self.step_dir)
+            for source, destination in placed.items():
+                _install(source, destination)
             # A re-run replaces the train facts whole: a merge would keep stale keys (classes
             # of an earlier classifier, eval files of an earlier declarative run).
             self.runfolder.update(lambda manifest: manifest.pop("train", None))
@@ -288,7 +299,7 @@ class _Job:
         self.tracker.call("log", run_id=run_id, **logged)
         answer = self.tracker.call("log_model", run_id=run_id, spec=asdict(spec))
         trained.model_uri = str(answer["model_uri"])
-        return _install(Path(spec.folder), self.step_dir)
+        return Path(spec.folder)
 
     def _command_mode(self, run_id: str, experiment_id: str, command: str) -> tuple[Trained, Path]:
         from modelci.training.script import child_env, run_command
@@ -325,7 +336,7 @@ class _Job:
         fetched = self.tracker.call(
             "download", model_uri=trained.model_uri, dst=str(self.scratch / "download")
         )["path"]
-        model_dir = _install(Path(fetched), self.step_dir)
+        model_dir = Path(fetched)
         self._evaluate_command_model(run_id, trained, model_dir)
         return trained, model_dir
 
@@ -483,13 +494,11 @@ def _param_value(value: Any) -> str:
 # --- files in the run folder ---------------------------------------------------------------
 
 
-def _install(folder: Path, step_dir: Path) -> Path:
-    """Move a complete model folder to ``train/model``, replacing an older copy whole."""
-    final = step_dir / MODEL_DIR
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(folder, final)
-    return final
+def _install(source: Path, destination: Path) -> None:
+    """Move a finished file or folder into place, replacing an older one whole."""
+    if destination.is_dir() and not destination.is_symlink():
+        shutil.rmtree(destination)
+    os.replace(source, destination)
 
 
 def _write_eval_files(step_dir: Path, trained: Trained) -> dict[str, Path]:
