@@ -62,6 +62,13 @@ class InfraError(ModelciError):
     exit_code = 3
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), or its type
+    when it has none: what a one-line error quotes of a library's own words."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
 EXIT_OK = 0
 EXIT_GATE = GateFailed.exit_code
 EXIT_INPUT = InputError.exit_code

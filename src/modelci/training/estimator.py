@@ -13,7 +13,7 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from modelci.errors import ConfigError
+from modelci.errors import ConfigError, first_line
 
 
 def resolve(path: str, *, where: str = "train.estimator") -> type[Any]:
@@ -110,13 +110,8 @@ def _validate_params(estimator: Any, path: str, where: str) -> None:
     try:
         validate()
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{path}: {_first_line(exc)}", source=where) from None
+        raise ConfigError(f"{path}: {first_line(exc)}", source=where) from None
 
 
 def _show(kwargs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

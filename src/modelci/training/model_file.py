@@ -14,12 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from modelci.errors import InputError
+from modelci.errors import InputError, first_line
 from modelci.process import collector_paused
 from modelci.training.mlflow_model import FORMATS, ModelSpec
 
 EXAMPLE_FILE = "example.parquet"
 EXAMPLE_OUTPUT_FILE = "example-output.parquet"
+SKOPS_HINT = (
+    "use estimators skops supports, or set train.serialization: cloudpickle "
+    "(loading it runs code: trust the source)"
+)
 
 
 def save(
@@ -45,10 +49,9 @@ def save(
     except Exception as exc:  # e.g. a lambda: skops writes its name, cannot find it again
         raise InputError(
             f"{where}: the model saved with {fmt} cannot be loaded back "
-            f"({type(exc).__name__}: {_first_line(exc)}); "
+            f"({type(exc).__name__}: {first_line(exc, 200)}); "
             + (
-                "use estimators skops supports, or set train.serialization: cloudpickle "
-                "(loading it runs code: trust the source)"
+                SKOPS_HINT
                 if fmt == "skops"
                 else "define the estimator and its functions at the top level of a module"
             )
@@ -95,8 +98,7 @@ def _write(model: Any, path: Path, fmt: str, where: str) -> list[str] | None:
         except Exception as exc:  # skops refuses what it cannot represent without code
             raise InputError(
                 f"{where}: the model cannot be saved with skops ({type(exc).__name__}: "
-                f"{_first_line(exc)}); use estimators skops supports, or set "
-                "train.serialization: cloudpickle (loading it runs code: trust the source)"
+                f"{first_line(exc, 200)}); {SKOPS_HINT}"
             ) from None
         path.write_bytes(data)
         # The types of the model the user configured are what this run wrote; trusting
@@ -113,7 +115,7 @@ def _write(model: Any, path: Path, fmt: str, where: str) -> list[str] | None:
             lib.dump(model, out, protocol=pickle.DEFAULT_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
         raise InputError(
-            f"{where}: the model cannot be saved with {fmt} ({_first_line(exc)}); "
+            f"{where}: the model cannot be saved with {fmt} ({first_line(exc, 200)}); "
             "define the estimator class at the top level of an importable module"
         ) from None
     return None
@@ -132,8 +134,3 @@ def _same(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:
     if a.dtype.kind in "fc" and b.dtype.kind in "fc":
         return bool(np.array_equal(a, b, equal_nan=True))
     return bool(np.array_equal(a, b))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__

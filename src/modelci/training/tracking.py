@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from modelci.errors import InfraError
+from modelci.errors import InfraError, first_line
 
 EMBEDDED_DB = "mlflow.db"
 EMBEDDED_ARTIFACTS = "mlartifacts"
@@ -190,7 +190,7 @@ def infra_errors(target: Target) -> Iterator[None]:
 
         if isinstance(exc, MlflowException) and _is_connection_error(exc):
             raise InfraError(
-                f"MLflow tracking server {target.display} failed: {_first_line(exc)}"
+                f"MLflow tracking server {target.display} failed: {first_line(exc, 300)}"
             ) from exc
         raise
 
@@ -201,11 +201,6 @@ def _is_connection_error(exc: BaseException) -> bool:
         marker in text
         for marker in ("Max retries exceeded", "Connection refused", "API request to", "timed out")
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 # --- the embedded sqlite store ------------------------------------------------------------
