@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -80,11 +80,10 @@ def test_a_step_that_fails_before_tracking_stops_the_worker_at_once(home: Path) 
             processes.append(tracker._process)
             raise InputError("bad data")
 
-    started = time.monotonic()
     with pytest.raises(InputError, match="bad data"):
         fail_on_bad_data()
-    assert processes[0].returncode is not None
-    assert time.monotonic() - started < 10
+    # stopped by SIGTERM (through its handler, or before it was installed), not left to finish
+    assert processes[0].returncode in (128 + signal.SIGTERM, -signal.SIGTERM)
     assert not (home / "run" / "mlflow.db").exists()  # nothing was written
 
 
