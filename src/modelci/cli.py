@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from modelci import __version__
+from modelci import __version__, secrets
 from modelci.app import App
 from modelci.commands import COMMANDS
 from modelci.errors import EXIT_INFRA, EXIT_INPUT, ModelciError
@@ -120,6 +120,16 @@ _OS_HINTS = {
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return its exit code (what tests call)."""
     args = sys.argv[1:] if argv is None else list(argv)
+    # Credentials (in URIs, token and password variables) never reach stdout or stderr,
+    # whoever prints them: modelci, MLflow, or the team's training command.
+    secrets.install(os.environ)
+    try:
+        return _run(args)
+    finally:
+        secrets.uninstall()
+
+
+def _run(args: list[str]) -> int:
     debug = "--debug" in args
     # MLflow 3 sends usage telemetry by default. A CI step should not report on a team's
     # pipelines to a third party unasked (and on closed networks the attempt costs time),

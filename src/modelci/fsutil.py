@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from modelci import secrets
+
 
 @contextlib.contextmanager
 def atomic_open(
@@ -40,8 +42,10 @@ def atomic_open(
 
 
 def write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` atomically; credentials the process knows are replaced by ``***``
+    (the run folder is an artifact: see :mod:`modelci.secrets`)."""
     with atomic_open(path, "w") as handle:
-        handle.write(text)
+        handle.write(secrets.scrub(text))
     return Path(path)
 
 

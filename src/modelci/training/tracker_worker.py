@@ -24,10 +24,12 @@ import traceback
 from types import FrameType
 from typing import TextIO
 
+from modelci import secrets
 from modelci.process import collector_paused, leave
+from modelci.registry.connection import RetryPolicy
+from modelci.registry.location import Location
 from modelci.training.session import Session
 from modelci.training.tracker import dispatch
-from modelci.training.tracking import RetryPolicy, Target
 
 
 def serve(session: Session, requests: TextIO, replies: TextIO) -> None:
@@ -57,6 +59,8 @@ def main() -> int:
     # Keep the protocol on a private copy of stdout; point fd 1 at the log.
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
+    # What MLflow prints here goes straight to the step's stderr: redact it here too.
+    secrets.install(os.environ)
     signal.signal(signal.SIGTERM, _terminate)
     # The slow part, begun before the step has even read its settings.
     with collector_paused(freeze=True):
@@ -66,8 +70,9 @@ def main() -> int:
     if not first:  # the step ended before it tracked anything
         return 0
     settings = json.loads(first)
+    secrets.register(secrets.uri_secrets(settings["target"]["uri"]))
     session = Session(
-        Target(**settings["target"]), RetryPolicy(**settings["policy"]), dict(os.environ)
+        Location(**settings["target"]), RetryPolicy(**settings["policy"]), dict(os.environ)
     )
     try:
         serve(session, sys.stdin, replies)
