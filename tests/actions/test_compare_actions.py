@@ -1,20 +1,22 @@
 """actions/compare, actions/promote and their GitLab templates, run for real on a real registry.
 
 Every test gets its own copy of the registry (``compare_support.project``); the runs find it
-through the run folder's manifest, never through an MLFLOW_TRACKING_URI inherited from this
-process (the ``clean_env`` fixture drops MLFLOW_* before the runner copies the environment).
+through the project's modelci.yaml (never through the run folder, nor an MLFLOW_TRACKING_URI
+inherited from this process: the ``clean_env`` fixture drops MLFLOW_* before the runner
+copies the environment).
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.actions.ghrunner import Runner
 from tests.actions.gitlabci import make_project, run_pipeline
-from tests.actions.harness import REPO
+from tests.actions.harness import REPO, clean_env
 from tests.unit.compare_support import alias_version, project, version_tags
 
 pytestmark = [
@@ -25,14 +27,13 @@ pytestmark = [
 ]
 
 
-def _passed_compare(version: str = "2") -> dict[str, object]:
-    return {
-        "compare": {
-            "passed": True,
-            "summary": "compare passed: the candidate meets all 1 rules against production",
-            "candidate": {"uri": f"models:/bc/{version}", "version": version},
-        }
-    }
+def _modelci(folder: Path, modelci_bin: Path, *args: str) -> None:
+    """Run modelci in ``folder`` the way a job before this one would have."""
+    done = subprocess.run(
+        [str(modelci_bin / "modelci"), *args], cwd=folder, env=clean_env(), capture_output=True,
+        text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_compare_action_passes_a_better_candidate(runner: Runner, action_checkout: Path) -> None:
@@ -78,7 +79,9 @@ def test_compare_action_refuses_a_bad_choice_before_installing(
 def test_promote_action_dry_run_then_promote_then_roll_back(
     runner: Runner, action_checkout: Path
 ) -> None:
-    project(runner.workspace, champion="1", candidate="2", manifest_extra=_passed_compare())
+    project(runner.workspace, champion="1", candidate="2")
+    compared = runner.run(action_checkout / "actions" / "compare", {"resamples": "300"})
+    assert compared.exit_code == 0, compared.stdout + compared.stderr
     action = action_checkout / "actions" / "promote"
 
     dry = runner.run(action, {"dry-run": "true"})
@@ -91,12 +94,12 @@ def test_promote_action_dry_run_then_promote_then_roll_back(
     assert (done.outputs["version"], done.outputs["previous"]) == ("2", "1")
     assert (done.outputs["model"], done.outputs["alias"]) == ("bc", "champion")
     assert alias_version(runner.workspace) == "2"
-    assert version_tags(runner.workspace, "2")["modelci.action"] == "promote"
+    assert version_tags(runner.workspace, "2")["modelci.promote.action"] == "promote"
 
     back = runner.run(action, {"version": "1"})
     assert back.exit_code == 0, back.stdout + back.stderr
     assert alias_version(runner.workspace) == "1"
-    assert version_tags(runner.workspace, "1")["modelci.action"] == "rollback"
+    assert version_tags(runner.workspace, "1")["modelci.promote.action"] == "rollback"
 
 
 def test_compare_template_job_passes_with_gitlab_reports(tmp_path: Path, modelci_bin: Path) -> None:
@@ -116,11 +119,30 @@ def test_compare_template_job_passes_with_gitlab_reports(tmp_path: Path, modelci
 
 
 def test_promote_template_rolls_back(tmp_path: Path, modelci_bin: Path) -> None:
-    folder = project(tmp_path / "p", champion="2", candidate="2")
+    folder = project(tmp_path / "p", champion="1", candidate="2")
+    _modelci(folder, modelci_bin, "compare", "--resamples", "300")
+    _modelci(folder, modelci_bin, "promote")
     gitlab = make_project(folder, REPO / "gitlab-templates" / "promote.yml", {"version": "1"})
 
     run = run_pipeline(gitlab, [modelci_bin])
 
     assert run.passed("modelci-promote"), run.output
     assert alias_version(folder) == "1"
-    assert version_tags(folder, "1")["modelci.action"] == "rollback"
+    assert version_tags(folder, "1")["modelci.promote.action"] == "rollback"
+
+
+def test_compare_template_refuses_a_registry_that_dies_with_the_job(
+    tmp_path: Path, modelci_bin: Path
+) -> None:
+    # No registry configured: the store in the run folder would start empty in every pipeline
+    # and the gate would pass every time. In CI that is refused, with how to fix it.
+    folder = project(tmp_path / "p", champion="1", candidate="2")
+    (folder / "modelci.yaml").write_text("version: 1\nregistry: {model_name: bc}\n")
+    gitlab = make_project(folder, REPO / "gitlab-templates" / "compare.yml", {})
+
+    run = run_pipeline(gitlab, [modelci_bin])
+
+    assert not run.passed("modelci-compare")
+    log = run.job_log("modelci-compare")
+    assert "lives in the run folder" in log
+    assert "MLFLOW_TRACKING_URI" in log and "registry.ephemeral: true" in log

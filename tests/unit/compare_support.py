@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from modelci.comparing.registry import using
+from modelci.registry.store import using
 
 MODEL = "bc"
 FEATURES_SMALL = 5
@@ -84,10 +84,27 @@ def _build_in(root: Path) -> Registry:
                 pip_requirements=["scikit-learn"],
             )
         versions[str(i)] = (label, float(model.score(x_test[columns], y_test)))
+        _tag_digest(str(i), root)
     evaluation = x_test.copy()
     evaluation["target"] = y_test.to_numpy()
     evaluation["__row"] = np.arange(len(evaluation))
     return Registry(root / "mlflow.db", evaluation.reset_index(drop=True), versions)
+
+
+def _tag_digest(version: str, root: Path) -> None:
+    """What modelci train records at registration: the digest of the files it logged."""
+    import mlflow.artifacts
+    from mlflow.tracking import MlflowClient
+
+    from modelci.registry import tags
+    from modelci.training.digest import model_digest
+
+    folder = mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{MODEL}/{version}", dst_path=str(root / "digests" / version)
+    )
+    MlflowClient().set_model_version_tag(
+        MODEL, version, tags.MODEL_DIGEST, model_digest(Path(folder))
+    )
 
 
 def registry() -> Registry:
@@ -107,7 +124,8 @@ def project(
     manifest_extra: dict[str, Any] | None = None,
     local_model: bool = False,
 ) -> Path:
-    """A project folder with its own registry copy, a run folder and a train manifest."""
+    """A project folder with its own registry copy (named in modelci.yaml), a run folder and
+    a train manifest."""
     from mlflow.tracking import MlflowClient
 
     built = registry()
@@ -141,7 +159,6 @@ def project(
             "task": "classification",
             "target": "target",
             "classes": [0, 1],
-            "tracking_uri": uri,
             "model_uri": f"models:/{MODEL}/{candidate}",
             "registered_model": MODEL,
             "model_version": candidate,
@@ -151,7 +168,10 @@ def project(
         **(manifest_extra or {}),
     }
     (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    (base / "modelci.yaml").write_text("version: 1\n" + config, encoding="utf-8")
+    # The registry comes from configuration, never from the run folder.
+    (base / "modelci.yaml").write_text(
+        f"version: 1\nregistry:\n  tracking_uri: {uri}\n" + config, encoding="utf-8"
+    )
     return base
 
 

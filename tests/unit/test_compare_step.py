@@ -98,7 +98,7 @@ def test_better_on_average_but_worse_on_a_guarded_slice_fails(
 
     from mlflow.sklearn import load_model
 
-    from modelci.comparing.registry import using
+    from modelci.registry.store import using
 
     built = registry()
     frame = built.eval_frame.copy()
@@ -196,6 +196,12 @@ def test_explicit_uris_and_csv_data(in_tmp: Path, run_cli: CliRunner) -> None:
     )
     assert result.code == 0, result.err
     found = decision(in_tmp)
-    assert found["candidate"] == {"uri": "models:/bc/2", "version": "2"}
+    assert found["candidate"] == {
+        "uri": "models:/bc/2",
+        "name": "bc",
+        "version": "2",
+        "digest": found["candidate"]["digest"],
+    }
+    assert found["candidate"]["digest"].startswith("sha256:")
     assert found["production"]["uri"] == "models:/bc/1"
     assert found["rows"] == len(registry().eval_frame)

@@ -392,9 +392,9 @@ def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
     return ["promote"], {}
 
 
-@case("promote-damaged-candidate", 2, "compare.candidate", "modelci compare")
+@case("promote-damaged-decision", 2, "compare.decision", "modelci compare")
 def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
-    c.manifest(lambda m: m.update(compare={"passed": True, "candidate": "x"}))
+    c.manifest(lambda m: m.update(compare={"passed": True, "decision": 42}))
     return ["promote"], {}
 
 
@@ -565,7 +565,10 @@ def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
 
 @case("promote-tracking-unreachable", 3, UNREACHABLE, "MLFLOW_TRACKING_URI")
 def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
-    c.manifest(lambda m: m.update(compare={"passed": True, "candidate": {"version": "1"}}))
+    decision = {"passed": True, "candidate": {"version": "1"}, "production": None}
+    (c.project / ".modelci" / "compare").mkdir(parents=True, exist_ok=True)
+    (c.project / ".modelci" / "compare" / "decision.json").write_text(json.dumps(decision))
+    c.manifest(lambda m: m.update(compare={"passed": True, "decision": "compare/decision.json"}))
     return ["promote"], {"MLFLOW_TRACKING_URI": UNREACHABLE, **FAST_RETRIES}
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from modelci.errors import InfraError, InputError
+from modelci.registry.connection import RetryPolicy
+from modelci.registry.location import embedded
 from modelci.training import tracker as tracker_mod
 from modelci.training.tracker import (
     LocalTracker,
@@ -22,7 +24,6 @@ from modelci.training.tracker import (
     running,
     usable_cpus,
 )
-from modelci.training.tracking import RetryPolicy, resolve_target
 
 
 @pytest.fixture
@@ -36,7 +37,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.mark.parametrize("mode", ["always", "never"])
 def test_errors_keep_their_exit_code_and_crashes_say_what(home: Path, mode: str) -> None:
-    target = resolve_target(None, "", home / "run", {})
+    target = embedded(home / "run")
     with running(target, RetryPolicy(), mode) as tracker:
         assert isinstance(tracker, WorkerTracker if mode == "always" else LocalTracker)
         opened = tracker.call("start", experiment="exp", run_name="r", tags={"k": "v"})
@@ -60,7 +61,7 @@ def test_errors_keep_their_exit_code_and_crashes_say_what(home: Path, mode: str)
 
 
 def test_a_worker_that_dies_is_an_infrastructure_error(home: Path) -> None:
-    target = resolve_target(None, "", home / "run", {})
+    target = embedded(home / "run")
 
     def start_after_a_kill() -> None:
         with running(target, RetryPolicy(), "always") as tracker:
@@ -72,7 +73,7 @@ def test_a_worker_that_dies_is_an_infrastructure_error(home: Path) -> None:
 
 
 def test_a_step_that_fails_before_tracking_stops_the_worker_at_once(home: Path) -> None:
-    target = resolve_target(None, "", home / "run", {})
+    target = embedded(home / "run")
     processes: list[subprocess.Popen[str]] = []
 
     def fail_on_bad_data() -> None:
@@ -96,7 +97,7 @@ def test_a_prestarted_worker_is_taken_by_the_step_or_stopped(
     assert waiting.wait(timeout=10) is not None
     assert waiting not in tracker_mod._waiting
 
-    target = resolve_target(None, "", home / "run", {})
+    target = embedded(home / "run")
     with prestarted():
         waiting = tracker_mod._waiting[-1]
         with running(target, RetryPolicy(), "always") as tracker:
@@ -112,7 +113,7 @@ def test_what_a_sitecustomize_prints_goes_to_the_log_not_the_protocol(
     site.mkdir()
     (site / "sitecustomize.py").write_text("print('hello from sitecustomize', flush=True)\n")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]))
-    target = resolve_target(None, "", home / "run", {})
+    target = embedded(home / "run")
     with running(target, RetryPolicy(), "always") as tracker:
         assert tracker.call("start", experiment="e", run_name="r", tags={})["run_id"]
     assert "hello from sitecustomize" in capfd.readouterr().err
@@ -169,7 +170,7 @@ def test_a_worker_started_early_is_dropped_when_the_settings_say_never(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tracker_mod, "usable_cpus", lambda: 2.0)
-    target = resolve_target(None, "", home / "run", {})
+    target = embedded(home / "run")
     with prestarted():
         waiting = list(tracker_mod._waiting)
         assert waiting

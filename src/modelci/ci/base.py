@@ -25,6 +25,11 @@ class Adapter:
 
     def log(self, result: StepResult) -> None:
         print(render_table(result), file=self.stream)
+        # A warning's message is the news (an archived version, a pass without production);
+        # the table cuts long cells.
+        for check in result.checks:
+            if not check.passed and check.severity == "warning" and check.message:
+                print(f"warning: {check.message}", file=self.stream)
         print(result.summary, file=self.stream)
 
 

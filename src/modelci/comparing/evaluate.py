@@ -14,8 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from modelci.comparing.metrics import Predictions, Task
-from modelci.comparing.registry import local_model_path
-from modelci.errors import DataError, InputError
+from modelci.errors import DataError, InputError, first_line
+from modelci.registry.client import local_model_path
+from modelci.secrets import hide_credentials
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,26 +53,39 @@ class LoadedModel:
         )
 
 
-def load(role: str, uri: str, workspace: Path, *, version: str | None = None) -> LoadedModel:
-    """Fetch the model folder (once) and load it; bad URIs are input errors naming the role."""
+def fetch(role: str, uri: str, workspace: Path) -> Path:
+    """The model's folder on this machine: a local folder as it is, anything else
+    downloaded (once) into ``workspace``. Nothing is loaded: what is fetched is checked
+    (digest, scan) before any of its code can run."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    local = local_model_path(uri)
+    if local is not None:
+        return local
+    target = workspace / role
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target)))
+    except (MlflowException, OSError) as exc:
+        raise InputError(
+            f"{role} model {uri}: cannot be fetched ({hide_credentials(first_line(exc))}); pass "
+            "a models:/ URI or a folder holding an MLflow model (with its MLmodel file)"
+        ) from None
+
+
+def load(role: str, uri: str, local: Path, *, version: str | None = None) -> LoadedModel:
+    """Load the fetched folder; bad models are input errors naming the role."""
     import mlflow
     from mlflow.exceptions import MlflowException
     from mlflow.models import Model
 
-    local = local_model_path(uri)
     try:
-        if local is None:
-            target = workspace / role
-            target.mkdir(parents=True, exist_ok=True)
-            local = Path(
-                mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target))
-            )
         meta = Model.load(str(local))
     except (MlflowException, OSError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{role} model {uri}: cannot be loaded ({first}); pass a models:/ URI or a folder "
-            "holding an MLflow model (with its MLmodel file)"
+            f"{role} model {uri}: cannot be loaded ({first_line(exc)}); pass a models:/ URI "
+            "or a folder holding an MLflow model (with its MLmodel file)"
         ) from None
     inputs = _signature_inputs(meta)
     try:
@@ -82,8 +96,7 @@ def load(role: str, uri: str, workspace: Path, *, version: str | None = None) ->
             model = mlflow.pyfunc.load_model(str(local))
             flavor = "pyfunc"
     except Exception as exc:  # a model is arbitrary code: any failure means "cannot load"
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{role} model {uri}: cannot be loaded ({first})") from None
+        raise InputError(f"{role} model {uri}: cannot be loaded ({first_line(exc)})") from None
     return LoadedModel(role, uri, local, model, flavor, inputs, version)
 
 
@@ -178,9 +191,9 @@ def raw_predict(model: LoadedModel, features: pd.DataFrame, task: Task) -> RawOu
             except (AttributeError, NotImplementedError):
                 proba = None  # e.g. SVC(probability=False): labels only
     except Exception as exc:  # a model is arbitrary code: report which one broke and why
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(
-            f"{model.role} model {model.uri}: predict failed on the evaluation set ({first})"
+            f"{model.role} model {model.uri}: predict failed on the evaluation set "
+            f"({first_line(exc)})"
         ) from None
     if values.ndim > 1:
         values = values.reshape(values.shape[0], -1)[:, 0]

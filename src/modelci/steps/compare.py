@@ -7,6 +7,7 @@ bootstrap interval of the metric difference (and McNemar's test for accuracy). O
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import tempfile
@@ -15,15 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelci import fsutil, reports
-from modelci.comparing import evaluate, registry
+from modelci import cicontext, fsutil, reports
+from modelci.comparing import evaluate
 from modelci.comparing.evaluate import LoadedModel
 from modelci.comparing.metrics import METRICS, Predictions, Task, point
-from modelci.comparing.registry import VersionRef
 from modelci.comparing.rules import Rule, Verdict, decide, parse_rules
 from modelci.comparing.slices import Slice, SliceSpec, build, parse_slices
+from modelci.comparing.verdict import sha256_of
 from modelci.config import Config
-from modelci.errors import DataError, InputError
+from modelci.errors import DataError, GateFailed, InputError
+from modelci.registry import client as registry
+from modelci.registry import orphans, tags
+from modelci.registry.client import VersionRef
+from modelci.registry.connection import RetryPolicy, reachable
+from modelci.registry.evidence import GateRecord, now
+from modelci.registry.location import Location, locate, require_lasting
+from modelci.registry.store import using
 from modelci.results import Check, StepResult
 from modelci.runfolder import RunFolder
 
@@ -41,26 +49,37 @@ class Inputs:
     candidate_version: str | None
     #: how the candidate is named in reports: its registry URI even when loaded from a folder
     candidate_label: str
+    #: the candidate's registered version as the registry describes it (its digest tag)
+    candidate_ref: VersionRef | None
     production: VersionRef | None
     production_uri: str | None
     data: pd.DataFrame
     data_source: str
+    #: sha256 of the evaluation file when it is train's holdout (checked against the registry)
+    data_digest: str | None
     target: str
     task: Task | None
     classes: list[Any] | None
+    model_name: str | None
     notes: list[str] = field(default_factory=list)
 
 
 def run(config: Config, runfolder: RunFolder, env: Mapping[str, str] | None = None) -> StepResult:
     env = os.environ if env is None else env
+    ci = cicontext.detect(env, config.base_dir)
     manifest = runfolder.read()
-    uri = registry.tracking_uri(config, manifest, runfolder, env)
-    with registry.reachable(uri, config, runfolder, env):
-        return _run(config, runfolder, manifest, uri)
+    location = locate(config, runfolder.path, env)
+    require_lasting(location, config, ci, STEP)
+    policy = RetryPolicy.from_settings(config.get("train.tracking"))
+    with reachable(location, policy, env):
+        return _run(config, runfolder, manifest, location)
 
 
-def _run(config: Config, runfolder: RunFolder, manifest: dict[str, Any], uri: str) -> StepResult:
-    inputs = _inputs(config, manifest, runfolder, uri)
+def _run(
+    config: Config, runfolder: RunFolder, manifest: dict[str, Any], location: Location
+) -> StepResult:
+    client = None if location.missing() else registry.client(location)
+    inputs = _inputs(config, manifest, runfolder, location, client)
     settings: dict[str, Any] = config.get("compare") or {}
     # Rules are checked before any model loads when the task is already known: a typo in
     # modelci.yaml should fail in milliseconds.
@@ -68,24 +87,40 @@ def _run(config: Config, runfolder: RunFolder, manifest: dict[str, Any], uri: st
         parse_rules(settings.get("rules"), inputs.task, config.where("compare.rules"))
         parse_slices(settings.get("slices"), inputs.task, config.where("compare.slices"))
     step_dir = runfolder.step_dir(STEP)
-    with registry.using(uri), tempfile.TemporaryDirectory(prefix="modelci-compare-") as tmp:
+    with using(location.uri), tempfile.TemporaryDirectory(prefix="modelci-compare-") as tmp:
         workspace = Path(tmp)
+        # Both folders are fetched and checked against the registry before either loads:
+        # loading a model runs its code.
+        candidate_dir = evaluate.fetch("candidate", inputs.candidate_uri, workspace)
+        candidate_digest = _checked_digest("candidate", candidate_dir, inputs.candidate_ref)
+        production_dir = production_digest = None
+        if inputs.production_uri is not None:
+            production_dir = evaluate.fetch("production", inputs.production_uri, workspace)
+            production_digest = _checked_digest("production", production_dir, inputs.production)
         candidate = evaluate.load(
-            "candidate", inputs.candidate_uri, workspace, version=inputs.candidate_version
+            "candidate", inputs.candidate_uri, candidate_dir, version=inputs.candidate_version
         )
         production = None
-        if inputs.production_uri is not None:
+        if inputs.production_uri is not None and production_dir is not None:
             production = evaluate.load(
                 "production",
                 inputs.production_uri,
-                workspace,
+                production_dir,
                 version=inputs.production.version if inputs.production else None,
             )
             evaluate.check_same_inputs(candidate, production)
         decision, plots_input = _compare(config, settings, inputs, candidate, production)
+    decision["registry"] = location.display
+    decision["candidate"]["digest"] = candidate_digest
+    if decision["production"] is not None:
+        decision["production"]["digest"] = production_digest
     decision = _plain(decision)
     result = _result(decision)
-    fsutil.write_json(step_dir / "decision.json", decision)
+    # The exact bytes are the evidence: their digest is what the registry records.
+    data = (json.dumps(decision, indent=2) + "\n").encode("utf-8")
+    if client is not None and inputs.candidate_ref is not None:
+        _record_verdict(client, location, inputs.candidate_ref, decision, candidate_digest, data)
+    fsutil.write_bytes(step_dir / "decision.json", data)
     result.files["decision"] = step_dir / "decision.json"
     result.outputs["decision"] = str(step_dir / "decision.json")
     if settings.get("html", True):
@@ -106,6 +141,7 @@ def _run(config: Config, runfolder: RunFolder, manifest: dict[str, Any], uri: st
                 "candidate": decision["candidate"],
                 "production": decision["production"],
                 "decision": runfolder.relative(step_dir / "decision.json"),
+                "decision_sha256": sha256_of(data),
                 "rules": [
                     {k: r[k] for k in ("metric", "scope", "passed", "difference", "interval")}
                     for r in decision["rules"]
@@ -121,13 +157,67 @@ def _run(config: Config, runfolder: RunFolder, manifest: dict[str, Any], uri: st
     return result
 
 
-def _inputs(config: Config, manifest: Mapping[str, Any], runfolder: RunFolder, uri: str) -> Inputs:
+def _checked_digest(role: str, folder: Path, registered: VersionRef | None) -> str:
+    """The folder's model digest, which must be the one the registry holds for the version
+    it claims to be: otherwise the gate would judge one model and promote another."""
+    from modelci.training.digest import model_digest
+
+    found = model_digest(folder)
+    expected = registered.tags.get(tags.MODEL_DIGEST) if registered is not None else None
+    if expected and found != expected:
+        assert registered is not None
+        raise GateFailed(
+            f"{role} model folder {folder} is not {registered.name} version "
+            f"{registered.version}: its digest is {found}, the registry records {expected}; "
+            f"rerun `modelci train` (or fetch the version again) and compare again"
+        )
+    return found
+
+
+def _record_verdict(
+    client: Any,
+    location: Location,
+    candidate: VersionRef,
+    decision: Mapping[str, Any],
+    candidate_digest: str,
+    data: bytes,
+) -> None:
+    """Write the verdict on the candidate's version, where promote re-reads it."""
+    production = decision["production"]
+    if not candidate.tags.get(tags.MODEL_DIGEST):
+        found = {tags.MODEL_DIGEST: candidate_digest}
+        registry.set_tags(client, location, candidate.name, candidate.version, found)
+    record = GateRecord(
+        passed=bool(decision["passed"]),
+        decision_sha256=sha256_of(data),
+        candidate_digest=candidate_digest,
+        champion=production["version"] if production else None,
+        champion_digest=production["digest"] if production else None,
+        alias=str(decision["alias"]),
+        at=now(),
+        summary=str(decision["summary"]),
+    )
+    registry.set_tags(client, location, candidate.name, candidate.version, record.to_tags())
+
+
+def _inputs(
+    config: Config,
+    manifest: Mapping[str, Any],
+    runfolder: RunFolder,
+    location: Location,
+    client: Any,
+) -> Inputs:
     train: Mapping[str, Any] = manifest.get("train") or {}
     notes: list[str] = []
+    model = registry.model_name(config, _text(train.get("registered_model")))
+    if client is not None and model is not None:
+        known = orphans.Known(_text(train.get("model_version")), _text(train.get("run_id")))
+        notes += orphans.sweep(client, location, model, known)
     # candidate: an explicit URI wins; otherwise train's local model folder (no download)
     candidate_uri = config.get("compare.candidate")
     candidate_version: str | None = None
     candidate_label = str(candidate_uri or train.get("model_uri") or "")
+    candidate_name = model
     if candidate_uri is None:
         if train.get("model_path") and runfolder.resolve(str(train["model_path"])).is_dir():
             candidate_uri = str(runfolder.resolve(str(train["model_path"])).resolve())
@@ -139,19 +229,41 @@ def _inputs(config: Config, manifest: Mapping[str, Any], runfolder: RunFolder, u
                 f"{runfolder.manifest_path}: no candidate model; run `modelci train` first "
                 "or pass --candidate URI"
             )
-        candidate_version = str(train["model_version"]) if train.get("model_version") else None
+        candidate_version = _text(train.get("model_version"))
     elif str(candidate_uri).startswith("models:/"):
-        _, version, _ = registry.parse_models_uri(str(candidate_uri))
-        candidate_version = version
+        candidate_name, candidate_version, _ = registry.parse_models_uri(str(candidate_uri))
+    candidate_ref = None
+    if client is not None and candidate_name and candidate_version:
+        candidate_ref = registry.version(client, location, candidate_name, candidate_version)
+        if candidate_ref is None and config.get("compare.candidate"):
+            raise InputError(
+                f"{config.where('compare.candidate')}: {config.get('compare.candidate')} is not "
+                f"a registered version in {location.display}; pass a models:/ URI of one"
+            )
+        if candidate_ref is None:
+            raise InputError(
+                f"{runfolder.manifest_path}: the candidate {candidate_name} version "
+                f"{candidate_version} is not in {location.display}; run `modelci train` "
+                "against this registry"
+            )
+        problem = orphans.promotable(candidate_ref)
+        if problem is not None:
+            raise GateFailed(f"not comparing: {problem}")
+        if not candidate_ref.tags.get(tags.MODEL_DIGEST):
+            # Registered outside modelci train: no digest says which files the version is, so
+            # judge the registry's own copy (and record its digest for promote).
+            candidate_uri = candidate_ref.uri
 
-    production, production_uri = _production(config, manifest, uri, notes)
+    production, production_uri = _production(config, location, client, model, notes)
 
     data_path = config.path("compare.data")
+    data_digest: str | None = None
     if data_path is not None:
         data = _read_dataset(config, data_path)
         source = str(data_path)
     elif train.get("eval_data"):
         path = runfolder.resolve(str(train["eval_data"]))
+        data_digest = _checked_eval_digest(path, candidate_ref)
         data = _read_parquet(path)
         source = str(path)
     else:
@@ -178,44 +290,70 @@ def _inputs(config: Config, manifest: Mapping[str, Any], runfolder: RunFolder, u
         str(candidate_uri),
         candidate_version,
         candidate_label,
+        candidate_ref,
         production,
         production_uri,
         data,
         source,
+        data_digest,
         str(target),
         task,
         classes,
+        candidate_name,
         notes,
     )
 
 
+def _checked_eval_digest(path: Path, candidate: VersionRef | None) -> str:
+    """train's holdout must be the rows train held out for this version: whoever can edit the
+    run folder must not be able to choose the rows the gate scores on."""
+    from modelci.data.digest import file_sha256
+
+    try:
+        found = "sha256:" + file_sha256(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the evaluation set ({exc.strerror})") from None
+    expected = candidate.tags.get(tags.EVAL_DIGEST) if candidate is not None else None
+    if expected and found != expected:
+        raise GateFailed(
+            f"evaluation set {path} is not the holdout train recorded for version "
+            f"{candidate.version if candidate else '?'} (digest {found}, registry {expected}); "
+            "rerun `modelci train` and compare again"
+        )
+    return found
+
+
 def _production(
-    config: Config, manifest: Mapping[str, Any], uri: str, notes: list[str]
+    config: Config, location: Location, client: Any, model: str | None, notes: list[str]
 ) -> tuple[VersionRef | None, str | None]:
     explicit = config.get("compare.production")
-    # Opening a client creates a missing sqlite store; a store that is not there holds nothing.
-    client = None if registry.store_missing(uri) else registry.client(uri)
     if explicit:
         text = str(explicit)
         if text.startswith("models:/"):
             name, version, alias = registry.parse_models_uri(text)
             if alias is not None:
                 ref = registry.require_alias(
-                    client, uri, name, alias, config.where("compare.production")
+                    client, location, name, alias, config.where("compare.production")
                 )
                 return ref, ref.uri
-            return (VersionRef(name, version) if version else None), text
+            if version and client is not None:
+                found = registry.version(client, location, name, version)
+                return found, text
+            return None, text
         return None, text
-    model = registry.model_name(config, manifest)
     wanted = str(config.get("registry.alias") or "champion")
     if model is None:
         notes.append("no registered model name (registry.model_name) to look up production in")
         return None, None
-    found = registry.alias_version(client, uri, model, wanted)
+    found = registry.alias_version(client, location, model, wanted)
     if found is None:
         notes.append(f"registered model {model!r} has no version behind alias {wanted!r} yet")
         return None, None
     return found, found.uri
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -294,11 +432,14 @@ def _compare(
         "task": task,
         "rows": len(cand_pred),
         "data": inputs.data_source,
+        "data_digest": inputs.data_digest,
+        "alias": str(config.get("registry.alias") or "champion"),
         "confidence": confidence,
         "resamples": resamples,
         "seed": seed,
         "candidate": {
             "uri": inputs.candidate_label,
+            "name": inputs.model_name,
             "version": inputs.candidate_version,
             **(
                 {"path": inputs.candidate_uri}
@@ -531,10 +672,12 @@ def _result(decision: dict[str, Any]) -> StepResult:
         )
     if decision["production"] is None:
         policy = decision["policy"]["no_production"]
+        # A pass without a production model is not a comparison: a failed check of severity
+        # warning, so CI shows it as a warning annotation rather than a silent green.
         checks.append(
             Check(
                 rule="production model exists",
-                passed=policy == "pass",
+                passed=False,
                 observed="none",
                 expected=f"no_production: {decision['policy']['no_production']}",
                 message=decision["summary"],

@@ -25,24 +25,27 @@ import io
 import os
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelci import __version__, fsutil, reports
+from modelci import __version__, cicontext, fsutil, reports, secrets, staging
 from modelci.config import Config
+from modelci.data.digest import file_sha256
 from modelci.errors import InputError
 from modelci.process import collector_paused
+from modelci.registry import orphans
+from modelci.registry import tags as registry_tags
+from modelci.registry.connection import RetryPolicy, bounded_http
+from modelci.registry.location import Location, locate
+from modelci.registry.orphans import Known
 from modelci.results import Check, StepResult, format_value
 from modelci.runfolder import RunFolder
 from modelci.training import tracker as tracker_mod
-from modelci.training import tracking
 from modelci.training.session import MODEL_NAME as MODEL_DIR
 from modelci.training.tracker import Tracker
-from modelci.training.tracking import RetryPolicy, Target
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -60,6 +63,9 @@ PREDICTIONS_FILE = "predictions.parquet"
 MAX_PARAM_CHARS = 6000
 #: rows of a dataset handed to MLflow to describe its schema (its size is sent apart)
 SAMPLE_ROWS = 1000
+#: MLflow's own source tags, set beside ours so its UI links the commit
+MLFLOW_COMMIT = "mlflow.source.git.commit"
+MLFLOW_BRANCH = "mlflow.source.git.branch"
 
 
 @dataclass
@@ -91,26 +97,25 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
         )
     policy = RetryPolicy.from_settings(config.get("train.tracking"))
     mode = str(config.get("train.tracking.worker", "auto"))
-    target = tracking.resolve_target(
-        config.get("registry.tracking_uri"),
-        config.where("registry.tracking_uri"),
-        runfolder.path,
-        env,
-    )
+    target = locate(config, runfolder.path, env)
     model_name = config.get("registry.model_name") or default_model_name(config.base_dir)
     experiment = config.get("train.experiment") or model_name
-    runfolder.read()  # a damaged manifest fails before anything else
+    manifest = runfolder.read()  # a damaged manifest fails before anything else
+    known = _known(manifest)
+    ci = cicontext.detect(env, config.base_dir)
     tags = {
-        **tracking.source_tags(env, config.base_dir),
-        "modelci.step": STEP,
-        "modelci.version": __version__,
-        "modelci.mode": "command" if command else "estimator",
+        **ci.tags,
+        **({MLFLOW_COMMIT: ci.commit} if ci.commit else {}),
+        **({MLFLOW_BRANCH: ci.branch} if ci.branch else {}),
+        registry_tags.STEP: STEP,
+        registry_tags.VERSION: __version__,
+        registry_tags.MODE: "command" if command else "estimator",
     }
 
     # Bad settings and bad data fail before anything is written to the tracking store: the
     # tracker (a worker, or this process) at most loads MLflow until it is sent "start".
     with (
-        tracking.bounded_http(policy),
+        bounded_http(policy),
         tracker_mod.running(target, policy, mode) as tracker,
     ):
         estimator: Any = None
@@ -129,9 +134,12 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
                 )
             prepared = data.prepare(config, estimator)
         step_dir = runfolder.step_dir(STEP)
-        with tempfile.TemporaryDirectory(dir=step_dir, prefix=".train-") as scratch:
-            job = _Job(config, runfolder, step_dir, Path(scratch), target, tracker, model_name)
-            return job.run(experiment, tags, estimator, prepared, command, started)
+        staging.remove_leftovers(step_dir, ".train-*")
+        # Staging (dataset samples hold raw rows) stays out of the run folder, which travels
+        # as an artifact; what a killed process left there is removed.
+        with staging.folder("train") as scratch:
+            job = _Job(config, runfolder, step_dir, scratch, target, tracker, model_name)
+            return job.run(experiment, tags, estimator, prepared, command, started, known)
 
 
 @dataclass
@@ -141,7 +149,7 @@ class _Job:
     step_dir: Path
     #: files handed to the worker (model, examples, dataset samples); removed at the end
     scratch: Path
-    target: Target
+    target: Location
     tracker: Tracker
     model_name: str
 
@@ -153,6 +161,7 @@ class _Job:
         prepared: Prepared | None,
         command: str | None,
         started: float,
+        known: Known,
     ) -> StepResult:
         tracker = self.tracker
         # The run is created while the model fits.
@@ -176,17 +185,24 @@ class _Job:
             from modelci.training.digest import model_digest
 
             digest = model_digest(model_dir)
-            version = str(
-                tracker.call(
-                    "finish",
-                    run_id=run_id,
-                    model_uri=trained.model_uri,
-                    model_name=self.model_name,
-                    digest=digest,
-                    tags=_version_tags(run_id, digest, trained, tags),
-                    description=f"Trained by modelci {__version__} in MLflow run {run_id}.",
-                )["version"]
+            eval_digest = (
+                "sha256:" + file_sha256(files["eval_data"]) if "eval_data" in files else None
             )
+            finished = tracker.call(
+                "finish",
+                run_id=run_id,
+                model_uri=trained.model_uri,
+                model_name=self.model_name,
+                digest=digest,
+                tags=_version_tags(run_id, digest, eval_digest, trained, tags),
+                description=f"Trained by modelci {__version__} in MLflow run {run_id}.",
+                known=[known.version, known.run_id],
+            )
+            version = str(finished["version"])
+            trained.checks += [
+                Check(rule="registry housekeeping", passed=False, message=n, severity="warning")
+                for n in finished.get("notes", [])
+            ]
             # The model folder and the evaluation files were made in the scratch folder; they
             # replace those of an earlier run only now, so a failed re-run leaves the run
             # folder as its manifest describes it.
@@ -212,6 +228,8 @@ class _Job:
                     run_id, experiment_id, digest, model_dir, files,
                 ),
             )  # fmt: skip
+            # Recorded in the run folder: from now on the version is an ordinary candidate.
+            tracker.call("ready", model_name=self.model_name, version=version)
             return result
         except BaseException:
             # Never mask the error that got us here.
@@ -420,19 +438,46 @@ def _fit(config: Config, estimator: Any, prepared: Prepared) -> Fitted:
 def _dataset_tags(dataset: Dataset | None) -> dict[str, str]:
     if dataset is None:
         return {}
-    return {"modelci.dataset.digest": dataset.digest, "modelci.dataset.source": dataset.source}
+    return {
+        registry_tags.DATASET_DIGEST: dataset.digest,
+        registry_tags.DATASET_SOURCE: secrets.uri_display(dataset.source),
+    }
 
 
 def _version_tags(
-    run_id: str, digest: str, trained: Trained, run_tags: Mapping[str, str]
+    run_id: str,
+    digest: str,
+    eval_digest: str | None,
+    trained: Trained,
+    run_tags: Mapping[str, str],
 ) -> dict[str, str]:
-    tags = {"modelci.run_id": run_id, "modelci.model.digest": digest}
+    """What the registry knows of a version from the start: its digests (which compare and
+    promote check the run folder against) and that it is pending until recorded."""
+    found = {
+        registry_tags.RUN_ID: run_id,
+        registry_tags.MODEL_DIGEST: digest,
+        registry_tags.STATE: registry_tags.PENDING,
+        registry_tags.OWNER: orphans.owner(),
+    }
+    if eval_digest:
+        found[registry_tags.EVAL_DIGEST] = eval_digest
     if trained.dataset:
-        tags["modelci.dataset.digest"] = trained.dataset.digest
-    tags.update({k: v for k, v in run_tags.items() if k.startswith("modelci.git.")})
-    if "modelci.ci.run_url" in run_tags:
-        tags["modelci.ci.run_url"] = run_tags["modelci.ci.run_url"]
-    return tags
+        found[registry_tags.DATASET_DIGEST] = trained.dataset.digest
+    for key in (registry_tags.GIT_COMMIT, registry_tags.GIT_BRANCH, registry_tags.CI_RUN_URL):
+        if key in run_tags:
+            found[key] = run_tags[key]
+    return found
+
+
+def _known(manifest: Mapping[str, Any]) -> Known:
+    train = manifest.get("train")
+    if not isinstance(train, Mapping):
+        return Known(None, None)
+    version, run_id = train.get("model_version"), train.get("run_id")
+    return Known(
+        str(version) if isinstance(version, str | int) else None,
+        str(run_id) if isinstance(run_id, str) else None,
+    )
 
 
 @functools.cache
@@ -498,7 +543,7 @@ def _install(source: Path, destination: Path) -> None:
     """Move a finished file or folder into place, replacing an older one whole."""
     if destination.is_dir() and not destination.is_symlink():
         shutil.rmtree(destination)
-    os.replace(source, destination)
+    staging.move(source, destination)
 
 
 def _write_eval_files(step_dir: Path, trained: Trained) -> dict[str, Path]:
@@ -529,7 +574,7 @@ def default_model_name(base_dir: Path) -> str:
 
 def _result(
     trained: Trained,
-    target: Target,
+    target: Location,
     model_name: str,
     version: str,
     run_id: str,
@@ -614,7 +659,7 @@ def _facts(
     runfolder: RunFolder,
     result: StepResult,
     trained: Trained,
-    target: Target,
+    target: Location,
     model_name: str,
     version: str,
     run_id: str,

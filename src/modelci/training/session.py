@@ -21,9 +21,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from modelci.errors import InputError
-from modelci.training import tracking
+from modelci.registry import client as registry
+from modelci.registry import connection, orphans, store
+from modelci.registry import tags as registry_tags
+from modelci.registry.connection import RetryPolicy
+from modelci.registry.location import Location
 from modelci.training.mlflow_model import FLAVOR, ModelSpec, SavedModelFlavor
-from modelci.training.tracking import RetryPolicy, Target
 
 #: the artifact name of the model inside its logged model, and of its run-folder copy
 MODEL_NAME = "model"
@@ -33,14 +36,14 @@ class Session:
     """One train step's tracked run. Operations are the public methods but ``warm_up`` and
     ``close``."""
 
-    def __init__(self, target: Target, policy: RetryPolicy, env: Mapping[str, str]) -> None:
+    def __init__(self, target: Location, policy: RetryPolicy, env: Mapping[str, str]) -> None:
         self.target = target
         self.policy = policy
         self.env = env
         self._stack = contextlib.ExitStack()
         self._client: Any = None
         # MLflow's own HTTP retries, bounded like the probe (unless the user set them).
-        self._stack.enter_context(tracking.bounded_http(policy))
+        self._stack.enter_context(connection.bounded_http(policy))
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -60,8 +63,8 @@ class Session:
         elif scheme and scheme != "file":
             import mlflow.store.model_registry.sqlalchemy_store
             import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
-        if self.target.origin == "embedded":
-            tracking.template(self.env)
+        if self.target.artifact_location is not None:
+            store.template(self.env)
 
     def close(self) -> None:
         self._stack.close()
@@ -78,10 +81,10 @@ class Session:
         """Reach the store, find or create the experiment, create the run."""
         from mlflow import MlflowClient
 
-        tracking.prepare(self.target, self.policy, self.env)
-        self._stack.enter_context(tracking.using(self.target.uri))
+        store.prepare(self.target, self.policy, self.env)
+        self._stack.enter_context(store.using(self.target.uri))
         client = MlflowClient(self.target.uri, registry_uri=self.target.uri)
-        experiment_id = tracking.experiment_id(client, experiment, self.target.artifact_location)
+        experiment_id = registry.experiment_id(client, experiment, self.target.artifact_location)
         run = client.create_run(experiment_id, tags=tags, run_name=run_name)
         self._client = client
         return {"run_id": str(run.info.run_id), "experiment_id": experiment_id}
@@ -159,14 +162,29 @@ class Session:
         digest: str,
         tags: dict[str, str],
         description: str,
-    ) -> dict[str, str]:
-        """Close the run and register the model version: the last thing a step does."""
-        self.client.set_tag(run_id, "modelci.model.digest", digest)
+        known: list[str | None],
+    ) -> dict[str, Any]:
+        """Close the run and register the model version: the last thing a step does.
+
+        Versions an earlier, crashed train left pending are adopted or archived first
+        (``known`` is the version and run id the run folder records)."""
+        notes = orphans.sweep(self.client, self.target, model_name, orphans.Known(*known))
+        self.client.set_tag(run_id, registry_tags.MODEL_DIGEST, digest)
         self.client.set_terminated(run_id, "FINISHED")
-        version = tracking.register(
+        version = registry.register(
             self.client, model_uri, model_name, run_id, tags=tags, description=description
         )
-        return {"version": version}
+        return {"version": version, "notes": notes}
+
+    def ready(self, model_name: str, version: str) -> None:
+        """The run folder records the version: it is no longer pending."""
+        registry.set_tags(
+            self.client,
+            self.target,
+            model_name,
+            version,
+            {registry_tags.STATE: registry_tags.READY},
+        )
 
     def fail(self, run_id: str, model_name: str, version: str | None = None) -> None:
         """Undo a registration and mark the run FAILED; never raise (an error is already
@@ -174,7 +192,7 @@ class Session:
         if self._client is None:
             return
         if version is not None:
-            tracking.delete_version(self._client, model_name, version)
+            registry.delete_version(self._client, model_name, version)
         with contextlib.suppress(Exception):
             self._client.set_terminated(run_id, "FAILED")
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from modelci.errors import GateFailed, InfraError, InputError, ModelciError
-from modelci.training.tracking import RetryPolicy, Target
+from modelci.registry.connection import RetryPolicy
+from modelci.registry.location import Location
 
 if TYPE_CHECKING:
     from modelci.training.session import Session
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
 #: how long a worker may take to finish its queued operations once told to stop
 CLOSE_TIMEOUT = 120.0
 ERRORS: dict[int, type[ModelciError]] = {1: GateFailed, 2: InputError, 3: InfraError}
-OPERATIONS = frozenset({"start", "log", "log_model", "command_model", "download", "finish", "fail"})
+OPERATIONS = frozenset(
+    {"start", "log", "log_model", "command_model", "download", "finish", "ready", "fail"}
+)
 #: cgroup v2's CPU quota of this process's container ("max 100000" when unlimited)
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
 
@@ -51,12 +54,12 @@ class TrackerCrashed(RuntimeError):
 
 def dispatch(session: Session, op: str, args: Mapping[str, Any]) -> dict[str, Any]:
     """Run one operation and encode its outcome as a reply."""
-    from modelci.training import tracking
+    from modelci.registry import connection
 
     try:
         if op not in OPERATIONS:
             raise ValueError(f"unknown tracking operation {op!r}")
-        with tracking.infra_errors(session.target):
+        with connection.infra_errors(session.target):
             return {"ok": getattr(session, op)(**args)}
     except ModelciError as exc:
         return {"error": {"code": exc.exit_code, "message": exc.message}}
@@ -180,7 +183,7 @@ class WorkerTracker(Tracker):
 
 
 @contextlib.contextmanager
-def running(target: Target, policy: RetryPolicy, mode: str = "auto") -> Iterator[Tracker]:
+def running(target: Location, policy: RetryPolicy, mode: str = "auto") -> Iterator[Tracker]:
     """A tracker for the duration of the block: a worker when ``mode`` (and, for ``auto``,
     the CPUs) say so, else this process."""
     if mode == "always" or (mode == "auto" and usable_cpus() > 1):
@@ -193,7 +196,7 @@ def running(target: Target, policy: RetryPolicy, mode: str = "auto") -> Iterator
 
 
 @contextlib.contextmanager
-def _worker(target: Target, policy: RetryPolicy) -> Iterator[WorkerTracker]:
+def _worker(target: Location, policy: RetryPolicy) -> Iterator[WorkerTracker]:
     """The worker :func:`prestarted` started, or a new one: closed when the block ends,
     stopped at once if the block fails before anything was sent to it."""
     process = _waiting.pop() if _waiting else _spawn()
@@ -211,7 +214,7 @@ def _worker(target: Target, policy: RetryPolicy) -> Iterator[WorkerTracker]:
 
 
 @contextlib.contextmanager
-def _local(target: Target, policy: RetryPolicy) -> Iterator[LocalTracker]:
+def _local(target: Location, policy: RetryPolicy) -> Iterator[LocalTracker]:
     from modelci.training.session import Session
 
     session = Session(target, policy, dict(os.environ))

@@ -1,0 +1,119 @@
+"""The embedded sqlite store, and pointing MLflow's module-level API at a store for a step.
+
+Without a tracking server, runs are tracked in ``<run folder>/mlflow.db`` with artifacts in
+``<run folder>/mlartifacts``: a full, inspectable store that travels with the run folder
+(and is refused as a gate's registry in CI: see :mod:`modelci.registry.location`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from urllib.parse import urlparse
+
+from modelci.registry.connection import RetryPolicy, probe
+from modelci.registry.location import Location
+
+
+def prepare(location: Location, policy: RetryPolicy, env: Mapping[str, str]) -> None:
+    """Make the store usable: probe a server, or create the embedded store from a template."""
+    if location.remote:
+        probe(location, policy, env)
+        return
+    parsed = urlparse(location.uri)
+    if parsed.scheme == "sqlite" and location.artifact_location is not None:
+        _embedded_sqlite(Path(parsed.path), location.artifact_location, env)
+
+
+def _embedded_sqlite(db: Path, artifact_location: str, env: Mapping[str, str]) -> None:
+    """Start the run folder's store from an empty, migrated template when there is one.
+
+    Creating an MLflow sqlite store runs every schema migration (seconds); copying a
+    migrated empty database made once per MLflow version takes milliseconds.
+    """
+    if db.exists():
+        return
+    db.parent.mkdir(parents=True, exist_ok=True)
+    template_db = template(env)
+    if template_db is None:
+        return
+    shutil.copyfile(template_db, db)
+    # The template's Default experiment points at the template's folder; point it here.
+    with contextlib.closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute(
+            "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
+            (artifact_location.rstrip("/") + "/0",),
+        )
+
+
+def cache_dir(env: Mapping[str, str]) -> Path:
+    if env.get("MODELCI_HOME"):
+        return Path(env["MODELCI_HOME"]) / "cache"
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "modelci"
+
+
+def template(env: Mapping[str, str]) -> Path | None:
+    """The migrated empty MLflow database of this MLflow version, built once per machine."""
+    import mlflow
+
+    folder = cache_dir(env)
+    cached = folder / f"mlflow-{mlflow.__version__}-empty.db"
+    if cached.exists():
+        return cached
+    # MLflow narrates its migrations at INFO; building a cache is not news for a CI log.
+    quiet = logging.getLogger("mlflow.store.db.utils")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            path = Path(tmp) / "empty.db"
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+            store = SqlAlchemyStore(  # type: ignore[no-untyped-call]
+                f"sqlite:///{path}", Path(tmp).as_uri()
+            )
+            store.engine.dispose()
+            os.replace(path, cached)
+    except Exception:  # a read-only or odd home: MLflow creates the store in place, slower
+        return None
+    finally:
+        quiet.setLevel(level)
+    return cached
+
+
+@contextlib.contextmanager
+def using(uri: str) -> Iterator[None]:
+    """Point MLflow's module-level API (fluent logging, ``models:/`` URIs) at ``uri`` for a
+    step, then restore exactly what was there.
+
+    ``mlflow.set_tracking_uri``/``set_registry_uri`` also export MLFLOW_TRACKING_URI and
+    MLFLOW_REGISTRY_URI; restoring through them would drop variables the user had set, and
+    leaving them behind would outrank the settings of the next run in the same process. So
+    the module globals and the variables are both put back by hand.
+    """
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    saved_env = {name: os.environ.get(name) for name in names}
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    try:
+        yield
+    finally:
+        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
