@@ -175,3 +175,71 @@ def test_pipeline_runs_available_steps(run_cli: CliRunner, project: Path) -> Non
     res = run_cli("pipeline", "--steps", "validate-data")
     assert res.code == 0, res.err
     assert "PASS  validate-data passed: " in res.out  # the step's name once, not twice
+
+
+def test_inferred_contract_accepts_a_later_batch(run_cli: CliRunner, project: Path) -> None:
+    # the reference and the training batch come from one source; train's ids are new ones
+    res = run_cli("contract", "infer", "data/reference.csv", "-o", "inferred.yaml")
+    assert res.code == 0, res.err
+    inferred = (project / "inferred.yaml").read_text()
+    assert "role: target" in inferred  # data.target of modelci.yaml
+    assert "primary_key:\n  - patient_id" in inferred
+    res = run_cli("validate-data", "data/train.csv", "--contract", "inferred.yaml")
+    assert res.code == 0, res.err
+    checks = report(project)["checks"]
+    assert not any(
+        c.get("column") == "patient_id" and c["rule"].startswith("drift") for c in checks
+    )
+
+
+def test_contract_infer_never_replaces_a_file_unasked(run_cli: CliRunner, project: Path) -> None:
+    before = (project / "contract.yaml").read_text()
+    res = run_cli("contract", "infer", "data/reference.csv", "-o", "contract.yaml")
+    assert res.code == 2
+    assert res.err.strip() == (
+        "modelci: error: contract.yaml: already exists; remove it or pass --force to replace it"
+    )
+    assert (project / "contract.yaml").read_text() == before
+    res = run_cli("contract", "infer", "data/reference.csv", "-o", "contract.yaml", "--force")
+    assert res.code == 0, res.err
+    assert (project / "contract.yaml").read_text() != before
+
+
+def test_contract_infer_flags(run_cli: CliRunner, project: Path) -> None:
+    import yaml
+
+    res = run_cli(
+        "contract", "infer", "data/reference.csv", "-o", "c.yaml",
+        "--target", "mean_radius", "--rows", "--exact-bounds",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    data = yaml.safe_load((project / "c.yaml").read_text())
+    assert data["columns"]["mean_radius"]["role"] == "target"
+    assert "role" not in data["columns"]["diagnosis"]
+    assert set(data["table"]["rows"]) == {"min", "max"}
+    import pandas as pd
+
+    frame = pd.read_csv(project / "data/reference.csv")
+    assert data["columns"]["mean_area"]["max"] == frame["mean_area"].max()
+    res = run_cli("contract", "infer", "data/reference.csv", "-o", "d.yaml", "--target", "nope")
+    assert res.code == 2
+    assert "no target column 'nope' (--target)" in res.err
+    assert not (project / "d.yaml").exists()
+
+
+def test_target_drift_is_reported_apart(run_cli: CliRunner, project: Path) -> None:
+    import pandas as pd
+
+    df = pd.read_csv(project / "data/train.csv")
+    malignant = df.index[df["diagnosis"] == "malignant"]
+    df.drop(index=malignant[: len(malignant) * 3 // 4]).to_csv(project / "fewer.csv", index=False)
+    res = run_cli("validate-data", "fewer.csv")
+    assert res.code == 1
+    assert "target drifted" in res.out + res.err
+    rep = report(project)
+    failed = {
+        c["rule"] for c in rep["checks"] if not c["passed"] and c.get("column") == "diagnosis"
+    }
+    assert "drift.target" in failed
+    assert float(rep["outputs"]["drift-share"]) < 0.5
+    assert manifest(project)["validate_data"]["target_drift"] is True

@@ -25,6 +25,9 @@ CONTRACT_VERSION = 1
 DTYPES = ("integer", "float", "number", "string", "boolean", "datetime", "category")
 NUMERIC_DTYPES = frozenset({"integer", "float", "number"})
 UnexpectedPolicy = Literal["fail", "warn", "allow"]
+#: what a column is to a model: an identifier of rows, an input, or the label
+Role = Literal["id", "feature", "target"]
+ROLES: tuple[Role, ...] = ("id", "feature", "target")
 Path_ = tuple[str | int, ...]
 
 
@@ -44,6 +47,9 @@ class ColumnSpec:
     regex: str | None = None
     unique: bool = False
     description: str = ""
+    role: Role = "feature"
+    #: compared with the reference for drift; ``role: id`` turns it off unless set
+    drift: bool = True
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,19 @@ class Contract:
     version: int = CONTRACT_VERSION
     description: str = field(default="", compare=False)
 
+    @property
+    def target(self) -> str | None:
+        """The column with ``role: target`` (the label), if the contract names one."""
+        return next((n for n, spec in self.columns.items() if spec.role == "target"), None)
+
+    def drift_skipped(self) -> dict[str, str]:
+        """Columns drift detection leaves out, with the reason a report shows."""
+        return {
+            name: f"{'role: id' if spec.role == 'id' else 'drift: false'} in the contract"
+            for name, spec in self.columns.items()
+            if not spec.drift
+        }
+
 
 @cache
 def _schema_text() -> str:
@@ -77,9 +96,15 @@ def contract_schema() -> dict[str, Any]:
 
 
 def column_kinds(contract: Contract) -> dict[str, Literal["numeric", "categorical"]]:
-    """How drift detection should treat each declared column; datetime and untyped are left out."""
+    """How drift detection and training treat each declared column.
+
+    Datetime and untyped columns are left out, and so are identifiers (``role: id``): they
+    name rows, they are not a signal to learn from or to compare distributions of.
+    """
     kinds: dict[str, Literal["numeric", "categorical"]] = {}
     for name, spec in contract.columns.items():
+        if spec.role == "id":
+            continue
         if spec.dtype in NUMERIC_DTYPES:
             kinds[name] = "numeric"
         elif spec.dtype in ("string", "boolean", "category"):
@@ -396,6 +421,7 @@ def _column(name: str, raw: dict[str, Any] | None, refuse: _Refuse) -> ColumnSpe
             message = f"column {name!r}: regex does not compile: {exc}"
             raise refuse((*where, "regex"), message) from None
 
+    role: Role = spec.get("role", "feature")
     return ColumnSpec(
         name=name,
         dtype=dtype,
@@ -408,6 +434,8 @@ def _column(name: str, raw: dict[str, Any] | None, refuse: _Refuse) -> ColumnSpe
         regex=regex,
         unique=spec.get("unique", False),
         description=spec.get("description", ""),
+        role=role,
+        drift=spec.get("drift", role != "id"),
     )
 
 
@@ -460,6 +488,13 @@ def parse_contract(data: Any, path: str | Path, node: yaml.Node | None = None) -
         )
     _validate_schema(data, refuse)
     columns = {str(name): _column(str(name), raw, refuse) for name, raw in data["columns"].items()}
+    targets = [name for name, spec in columns.items() if spec.role == "target"]
+    if len(targets) > 1:
+        raise refuse(
+            ("columns", targets[1], "role"),
+            f"a second target column (the first is {targets[0]!r}); mark one label column "
+            "role: target",
+        )
     table = _table(data.get("table"), columns, refuse)
     return Contract(
         columns=columns,

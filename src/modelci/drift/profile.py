@@ -21,7 +21,7 @@ import json
 import math
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,19 +155,22 @@ def build_profile(
     kinds: Mapping[str, Kind] | None = None,
     source: str = "",
     digest: str | None = None,
+    skip: Collection[str] = (),
 ) -> Profile:
     """Profile every numeric and categorical column of a pyarrow Table.
 
     ``kinds`` overrides the kind inferred from the Arrow type for the columns it names
     (e.g. an integer code column to profile as categorical); other columns are inferred,
-    and columns of other types (timestamps, binary, nested) are left out.
+    and columns of other types (timestamps, binary, nested) are left out, as are the
+    columns in ``skip`` (identifiers: profiling millions of distinct ids is all cost).
     """
     import pyarrow as pa
 
     where = source or "reference data"
     overrides = dict(kinds or {})
+    present = set(table.column_names)
     for name, wanted in overrides.items():
-        if name not in table.column_names:
+        if name not in present:
             raise DataError(
                 where,
                 f"no column {name!r}, which the contract declares; profile data with the "
@@ -178,8 +181,11 @@ def build_profile(
                 where, f"column {name!r}: kind must be numeric or categorical, not {wanted!r}"
             )
     columns: dict[str, ColumnProfile] = {}
-    for name in table.column_names:
-        column = table.column(name)
+    left_out = set(skip)
+    for index, name in enumerate(table.column_names):
+        if name in left_out:
+            continue
+        column = table.column(index)
         kind: Kind | None = overrides.get(name) or infer_kind(column.type)
         if kind is None:
             continue
