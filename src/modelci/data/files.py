@@ -94,6 +94,12 @@ def _folder_files(folder: Path) -> list[Path]:
         # Spark and Hadoop leave _temporary/, _SUCCESS and .crc files beside the parts.
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
         found.extend(Path(dirpath, name) for name in filenames if not name.startswith((".", "_")))
+    for path in found:
+        if path.exists() and not path.is_file():
+            # reading a FIFO would wait for a writer forever
+            raise DataError(
+                path, "is neither a regular file nor a folder: remove it from the data folder"
+            )
     return sorted(found)
 
 

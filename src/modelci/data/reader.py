@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from modelci import progress as progress_bar
 from modelci.data import digest as digests
-from modelci.data.csvfile import read_csv
+from modelci.data.csvfile import DEFAULT_NULL_VALUES, CsvDialect, read_csv
 from modelci.data.files import Format, FormatOption, file_size, format_of, resolve
 from modelci.data.parquetfile import check_part_schemas, read_parquet
 from modelci.errors import DataError
@@ -54,14 +54,17 @@ def read_dataset(
     columns: Sequence[str] | None = None,
     progress: bool | None = None,
     infer_types: bool = True,
+    null_values: Sequence[str] = DEFAULT_NULL_VALUES,
 ) -> Dataset:
     """Read ``spec`` into a typed pyarrow Table, or raise one ``DataError`` line.
 
     ``columns`` limits the read to those columns (a missing one is an error). ``progress``
     forces the stderr bar on or off; by default it shows on a terminal outside CI for big
-    reads. ``infer_types=False`` keeps every CSV value as the text it was (for comparing
-    with other tools); Parquet keeps its stored types either way. A ``.tsv`` file read with
-    the default ``','`` delimiter is read with tabs.
+    reads. ``null_values`` are the CSV cell texts read as null in every column, text
+    columns included (the empty cell among them by default). ``infer_types=False`` keeps
+    every CSV value as the text it was (for comparing with other tools); Parquet keeps its
+    stored types either way. A ``.tsv`` file read with the default ``','`` delimiter is read
+    with tabs.
     """
     files, root = resolve(spec, format)
     fmt = format_of(spec, files, format)
@@ -85,8 +88,13 @@ def read_dataset(
         for file in files:
             if fmt == "csv":
                 tsv = file.suffix.lower() == ".tsv" and delimiter == ","
-                sep = "\t" if tsv else delimiter
-                table, sha = read_csv(file, sep, codec.name, wanted, infer_types, bar)
+                dialect = CsvDialect(
+                    delimiter="\t" if tsv else delimiter,
+                    encoding=codec.name,
+                    null_values=tuple(null_values),
+                    infer_types=infer_types,
+                )
+                table, sha = read_csv(file, dialect, wanted, bar)
             else:
                 table, sha = read_parquet(file, wanted, root, bar)
             file_digests[digests.relative_name(file, root)] = sha

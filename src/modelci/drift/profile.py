@@ -269,11 +269,13 @@ def _string_buffers(keys: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, An
 def is_profile(path: str | Path) -> bool:
     """True when ``path`` is a modelci profile file (checked by content, of any version)."""
     try:
-        with open(path, "rb") as handle:
+        # open_regular: a FIFO given as --reference must not block the step forever
+        with fsutil.open_regular(path) as handle:
             if handle.read(4) != _ZIP_MAGIC:
                 return False
-        with np.load(path, allow_pickle=False) as npz:
-            meta = _read_meta(npz)
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as npz:
+                meta = _read_meta(npz)
     except Exception:  # any unreadable file is simply "not a profile"
         return False
     return meta.get("format") == FORMAT
@@ -281,18 +283,28 @@ def is_profile(path: str | Path) -> bool:
 
 def load_profile(path: str | Path) -> Profile:
     """Read a profile written by save_profile; DataError naming the file if it is not one."""
-    import pyarrow as pa
 
     where = str(path)
     try:
-        with open(path, "rb") as handle:
-            magic = handle.read(4)
+        handle = fsutil.open_regular(path)
+    except fsutil.NotRegularFile as exc:
+        raise DataError(where, f"is a {exc.kind}, not a drift profile file") from None
     except OSError as exc:
         raise DataError(where, f"cannot read the drift profile: {exc.strerror or exc}") from exc
-    if magic != _ZIP_MAGIC:
-        raise DataError(where, "not a modelci drift profile (expected a .npz archive); rebuild it")
+    with handle:
+        if handle.read(4) != _ZIP_MAGIC:
+            raise DataError(
+                where, "not a modelci drift profile (expected a .npz archive); rebuild it"
+            )
+        handle.seek(0)
+        return _load_archive(where, handle)
+
+
+def _load_archive(where: str, handle: Any) -> Profile:
+    import pyarrow as pa
+
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(handle, allow_pickle=False) as npz:
             meta = _read_meta(npz)
             _check_meta(where, meta)
             columns = {
