@@ -13,7 +13,7 @@ import yaml
 
 from modelci.contract.checks import run_checks
 from modelci.contract.infer import infer_contract, widen, write_contract
-from modelci.contract.model import contract_schema, load_contract
+from modelci.contract.model import contract_schema, load_contract, parse_contract
 from modelci.errors import InputError
 
 
@@ -89,7 +89,8 @@ def test_mixed_table_infers_each_rule(tmp_path: Path) -> None:
     )
     assert columns["tier"]["dtype"] == "category"
     assert columns["empty"] == {}
-    assert columns["big"]["min"] == 0 and isinstance(columns["big"]["max"], int)
+    # a tail from 7 to 10**12 widens past what int64 holds: no max at all
+    assert columns["big"]["min"] == 0 and "max" not in columns["big"]
     assert "unique" not in columns["big"]
     assert "no_duplicate_rows" not in data["table"]
     assert data["table"]["rows"] == {"min": 1}
@@ -238,3 +239,23 @@ def test_tiny_tables(rows: int, tmp_path: Path) -> None:
     table = pa.table({"a": pa.array([5] * rows, pa.int64())})
     _, path = roundtrip(table, tmp_path)
     assert all(c.passed for c in run_checks(load_contract(path), table))
+
+
+def test_infinities_and_type_limits_leave_a_side_unbounded() -> None:
+    table = pa.table(
+        {
+            "up": [1.0, float("inf"), 2.0, 3.0],
+            "down": [float("-inf"), 1.0, 2.0, 3.0],
+            "u64": pa.array([1, 2, 3, 2**64 - 1], pa.uint64()),
+            "i8": pa.array([1, 2, 3, 100], pa.int8()),
+            "negative": pa.array([-5, -3, -1, -2]),
+        }
+    )
+    columns = infer_contract(table)["columns"]
+    assert "max" not in columns["up"] and columns["up"]["min"] < 1.0
+    assert "min" not in columns["down"] and columns["down"]["max"] > 3.0
+    assert (columns["u64"]["min"], "max" in columns["u64"]) == (0, False)
+    assert (columns["i8"]["min"], "max" in columns["i8"]) == (0, False)  # past int8's 127
+    assert columns["negative"]["max"] == 0 and columns["negative"]["min"] < -5
+    contract = parse_contract(infer_contract(table), "c.yaml")
+    assert all(c.passed for c in run_checks(contract, table))

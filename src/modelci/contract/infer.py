@@ -156,35 +156,49 @@ def _numeric_bounds(column: pa.ChunkedArray, exact: bool) -> dict[str, Any]:
     values = column
     if pa.types.is_decimal(values.type):
         values = pc.cast(values, pa.float64())
+    infinite = (False, False)
     if pa.types.is_floating(values.type):
-        finite = pc.is_finite(values)
-        values = pc.filter(values, finite)
+        whole = pc.min_max(values)
+        infinite = (whole["min"].as_py() == -math.inf, whole["max"].as_py() == math.inf)
+        values = pc.filter(values, pc.is_finite(values))
     found = pc.min_max(values)
     if not found["min"].is_valid:
         return {}
     low, high = found["min"].as_py(), found["max"].as_py()
     integer = pa.types.is_integer(column.type)
+    out: dict[str, Any] = {}
     if exact:
         if pa.types.is_decimal(column.type):
             # YAML has no decimal; a float may round the last digit, so step outwards
             low, high = math.nextafter(low, -math.inf), math.nextafter(high, math.inf)
-        return {"min": low, "max": high}
-    integral = integer or bool(pc.all(pc.equal(pc.floor(values), values)).as_py())
-    scale = _scale(values)
-    out: dict[str, Any] = {}
-    if scale is None:
+        out = {"min": low, "max": high}
+    elif (scale := _scale(values)) is None:
         # one value only: there is no spread to widen by, so only its sign is kept
         if low >= 0:
             out["min"] = 0
         elif high < 0:
             out["max"] = 0
-        return out
-    lower, upper = widen(float(low), float(high), scale, integral=integral)
-    if lower is not None:
-        out["min"] = min(int(lower), low) if integer else lower
-    if upper is not None:
-        # int() of a float past 2**53 may land inside the data: the observed value then
-        out["max"] = max(int(upper), high) if integer else upper
+    else:
+        integral = integer or bool(pc.all(pc.equal(pc.floor(values), values)).as_py())
+        lower, upper = widen(float(low), float(high), scale, integral=integral)
+        if lower is not None:
+            out["min"] = min(int(lower), low) if integer else lower
+        if upper is not None:
+            # int() of a float past 2**53 may land inside the data: the observed value then
+            out["max"] = max(int(upper), high) if integer else upper
+    if integer:
+        # a bound at or past what the type holds says nothing
+        bits = column.type.bit_width
+        if pa.types.is_signed_integer(column.type):
+            if out.get("min", 0) <= -(2 ** (bits - 1)):
+                del out["min"]
+            bits -= 1
+        if out.get("max", 0) >= 2**bits - 1:
+            del out["max"]
+    # an infinite value in the reference leaves that side unbounded
+    for key, seen in zip(("min", "max"), infinite, strict=True):
+        if seen:
+            out.pop(key, None)
     return out
 
 

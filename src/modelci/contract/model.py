@@ -29,7 +29,6 @@ NUMERIC_DTYPES = frozenset({"integer", "float", "number"})
 UnexpectedPolicy = Literal["fail", "warn", "allow"]
 #: what a column is to a model: an identifier of rows, an input, or the label
 Role = Literal["id", "feature", "target"]
-ROLES: tuple[Role, ...] = ("id", "feature", "target")
 Path_ = tuple[str | int, ...]
 
 
