@@ -37,9 +37,14 @@ class UniqueKeyLoader(_Base):  # type: ignore[misc]
     are checked on the composed node graph, before anything is built from it.
     """
 
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        # an alias is written "*name": text without a star has none, and needs no check
+        self._aliased = not isinstance(stream, str) or "*" in stream
+
     def get_single_node(self) -> yaml.Node | None:
         node: yaml.Node | None = super().get_single_node()
-        if node is not None:
+        if node is not None and self._aliased:
             check_expansion(node)
         return node
 
