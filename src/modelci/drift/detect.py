@@ -31,7 +31,7 @@ CATEGORICAL_METHODS = ("chi2", "psi", "jensenshannon")
 P_VALUE_METHODS = frozenset({"ks", "chi2"})
 DEFAULTS: dict[str, Any] = {
     "share": 0.5,
-    "bins": 10,
+    "bins": "sturges",
     "numeric": {"wasserstein": 0.1, "psi": 0.2},
     "categorical": {"jensenshannon": 0.1, "psi": 0.2},
 }
@@ -114,7 +114,7 @@ class DriftReport:
     dataset_drift: bool
     #: column → why it was not checked (absent from the current data, turned off)
     skipped: dict[str, str] = field(default_factory=dict)
-    bins: stats.Bins = 10
+    bins: stats.Bins = "sturges"
     #: the label column's drift, judged apart from the feature columns' share
     target: ColumnDrift | None = None
 
