@@ -44,8 +44,8 @@ from modelci.errors import InputError
 
 DEFAULT_HEADER = (
     "Data contract inferred by modelci from reference data.\n"
-    "Review every rule before relying on it: bounds and allowed values are what the\n"
-    "reference happened to contain, widened, not what the data may contain."
+    "Review every rule before relying on it: bounds are the reference's range widened,\n"
+    "allowed values are what it contained; neither is what the data may contain."
 )
 #: bounds move out by this many observed ranges, measured on the asinh scale
 MARGIN = 1.0
