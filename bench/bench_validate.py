@@ -184,7 +184,7 @@ def run_modelci(data: Path, contract_path: Path) -> tuple[int, int, float, float
     pa.array([0])
     baseline = _rss_mib("VmRSS")
     start = time.perf_counter()
-    # read as modelci.data.reader reads Parquet: column chunk by column chunk
+    # read as modelci.data.parquetfile reads Parquet: column chunk by column chunk
     with pq.ParquetFile(data, pre_buffer=False, memory_map=False) as parquet:
         table = parquet.read(use_threads=True)
     TIMES["read"] = time.perf_counter() - start

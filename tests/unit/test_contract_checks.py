@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date as date_
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 
 from modelci.contract import duplicates
 from modelci.contract.checks import run_checks
-from modelci.contract.model import Contract, parse_contract
+from modelci.contract.model import ColumnSpec, Contract, TableSpec, parse_contract
+from modelci.errors import DataError, InputError
 from modelci.results import Check
 
 
@@ -219,12 +221,30 @@ def test_regex_must_match_the_whole_value() -> None:
     assert bad.line == 3
 
 
-def test_regex_that_re2_cannot_run_falls_back_to_python() -> None:
-    # a backreference: RE2 refuses it, Python's re runs it
-    c = contract({"w": {"dtype": "string", "regex": r"(\w)\1+"}})
-    checks = run_checks(c, pa.table({"w": ["aa", "bbb", "ab", None, "ab"]}))
-    bad = only(checks, "regex")
-    assert bad.observed == {"count": 2, "examples": ["ab"]}
+@pytest.mark.parametrize(
+    ("regex", "construct"),
+    [
+        (r"(\w)\1+", r"invalid escape sequence: \1"),  # a backreference
+        ("(a+)+(?!x)", "invalid perl operator: (?!"),  # lookahead: Python's re hangs on it
+        ("(?<=a)b", "invalid perl operator: (?<="),
+        ("a++", "bad repetition operator: ++"),
+    ],
+)
+def test_regex_that_re2_cannot_run_is_refused(regex: str, construct: str) -> None:
+    # Python's re would backtrack without limit on ("a" * 40 + "!") with (a+)+(?!x)
+    with pytest.raises(DataError) as caught:
+        contract({"w": {"dtype": "string", "regex": regex}})
+    message = str(caught.value)
+    assert message.startswith("contract.yaml: columns.w.regex: column 'w': RE2 cannot run")
+    assert f"({construct})" in message
+    assert caught.value.exit_code == 2
+
+
+def test_a_hand_built_spec_with_a_pattern_re2_refuses_is_an_input_error() -> None:
+    spec = ColumnSpec(name="w", dtype="string", regex="(a+)+(?!x)")
+    built = Contract(columns={"w": spec}, table=TableSpec(), path=Path("c.yaml"))
+    with pytest.raises(InputError, match="column 'w': RE2 cannot run regex"):
+        run_checks(built, pa.table({"w": ["a" * 40 + "!"]}))
 
 
 def test_regex_on_a_dictionary_column() -> None:

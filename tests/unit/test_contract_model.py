@@ -162,7 +162,7 @@ def test_unknown_key_names_path_and_allowed_keys(tmp_path: Path) -> None:
     text = "version: 1\ncolumns:\n  age:\n    dtype: integer\n    maximum: 3\n"
     message = refused(tmp_path, text)
     assert "contract.yaml:5: columns.age.maximum: unknown key 'maximum'" in message
-    assert "allowed keys: allowed, description, dtype, max, max_null_share, min" in message
+    assert "allowed keys: allowed, description, drift, dtype, max, max_null_share, min" in message
 
 
 def test_unknown_top_level_and_table_keys(tmp_path: Path) -> None:
@@ -293,3 +293,47 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="not UTF-8"):
         load_contract(path)
     assert issubclass(DataError, InputError)
+
+
+ROLES = """\
+version: 1
+columns:
+  id: {dtype: integer, role: id}
+  key: {dtype: string, role: id, drift: true}
+  note: {dtype: string, drift: false}
+  age: {dtype: integer}
+  label: {dtype: string, role: target}
+"""
+
+
+def test_roles_and_drift_flags(tmp_path: Path) -> None:
+    contract = load_contract(write(tmp_path, ROLES))
+    columns = contract.columns
+    assert (columns["id"].role, columns["id"].drift) == ("id", False)
+    assert (columns["key"].role, columns["key"].drift) == ("id", True)
+    assert (columns["note"].role, columns["note"].drift) == ("feature", False)
+    assert (columns["age"].role, columns["age"].drift) == ("feature", True)
+    assert contract.target == "label"
+    assert contract.drift_skipped() == {
+        "id": "role: id in the contract",
+        "note": "drift: false in the contract",
+    }
+    # identifiers are neither drift-compared nor trained on
+    assert column_kinds(contract) == {
+        "note": "categorical",
+        "age": "numeric",
+        "label": "categorical",
+    }
+    assert load_contract(write(tmp_path, GOOD)).target is None
+
+
+def test_one_target_only(tmp_path: Path) -> None:
+    text = ROLES + "  other: {dtype: integer, role: target}\n"
+    message = refused(tmp_path, text)
+    assert "contract.yaml:8: columns.other.role: a second target column" in message
+    assert "'label'" in message
+
+
+def test_unknown_role(tmp_path: Path) -> None:
+    message = refused(tmp_path, "version: 1\ncolumns:\n  a: {role: key}\n")
+    assert "columns.a.role: 'key' is not one of: id, feature, target" in message

@@ -6,12 +6,13 @@ import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from scipy import stats as sstats
 from scipy.spatial import distance
 
 from modelci.drift import ColumnDrift, DriftReport, build_profile, detect_drift
-from modelci.drift.detect import expected_text, flags
+from modelci.drift.detect import DriftScope, expected_text, flags
 from modelci.errors import ConfigError
 
 DEFAULTS = {
@@ -307,3 +308,88 @@ def test_report_serialises_and_renders() -> None:
     assert "**Drift: drifted** — 2 of 3 columns drifted" in text
     assert text.index("`shifted`") < text.index("`same`")  # drifted rows first
     assert "| `cat_same` | — | skipped | not in the current data |" in text
+
+
+def _halves(seed: int, rows: int = 120) -> tuple[pa.Table, pa.Table]:
+    rng = np.random.default_rng(seed)
+    x, c = rng.normal(0, 1, rows), rng.choice(["a", "b", "c"], rows)
+    half = rows // 2
+    return pa.table({"x": x[:half], "c": c[:half]}), pa.table({"x": x[half:], "c": c[half:]})
+
+
+def test_distances_within_sampling_noise_do_not_drift() -> None:
+    ref, cur = _halves(3)  # two halves of one sample of 120 normal values
+    report = detect_drift(build_profile(ref), cur, DEFAULTS)
+    x = _by_column(report)["x"]
+    # both distances cross Evidently's thresholds on 60 values, yet KS sees no difference
+    assert x.stats["wasserstein"] >= 0.1 and x.stats["psi"] >= 0.2
+    assert (x.noise_test, x.drifted, x.methods_flagged) == ("ks", False, [])
+    assert x.noise_pvalue > 0.5
+    assert x.within_noise == ["wasserstein", "psi"]
+    assert x.to_dict()["noise_pvalue"] == x.noise_pvalue
+    message = next(c.message for c in report.checks(fail=True) if c.rule == "drift.psi")
+    assert message == "psi 0.3862 >= 0.2, but within sampling noise (ks p 0.66 >= 0.01)"
+    assert "within sampling noise" in report.markdown()
+    # the same shift on real evidence is drift
+    moved = cur.set_column(0, "x", pc.add(cur.column("x"), 1.5))
+    assert _by_column(detect_drift(build_profile(ref), moved, DEFAULTS))["x"].drifted
+
+
+def test_categorical_noise_uses_a_two_sample_test() -> None:
+    rng = np.random.default_rng(0)
+    ref = pa.table({"c": rng.choice(["a", "b", "c", "d", "e", "f"], 40)})
+    cur = pa.table({"c": rng.choice(["a", "b", "c", "d", "e", "f"], 40)})
+    col = detect_drift(build_profile(ref), cur, DEFAULTS).columns[0]
+    assert col.stats["jensenshannon"] >= 0.1  # 40 values in 6 categories: noisy shares
+    assert (col.noise_test, col.drifted) == ("chi2-homogeneity", False)
+    shifted = pa.table({"c": ["a"] * 30 + ["b"] * 10})
+    assert detect_drift(build_profile(ref), shifted, DEFAULTS).columns[0].drifted
+
+
+def test_target_drift_is_judged_apart_from_the_share() -> None:
+    rng = np.random.default_rng(2)
+    rows = 2_000
+    ref = pa.table(
+        {
+            "a": rng.normal(0, 1, rows),
+            "b": rng.normal(0, 1, rows),
+            "label": rng.choice(["yes", "no"], rows, p=[0.3, 0.7]),
+            "id": np.arange(rows),
+        }
+    )
+    cur = pa.table(
+        {
+            "a": rng.normal(0, 1, rows),
+            "b": rng.normal(0, 1, rows),
+            "label": rng.choice(["yes", "no"], rows, p=[0.7, 0.3]),
+            "id": np.arange(rows, 2 * rows),
+        }
+    )
+    scope = DriftScope(target="label", skip={"id": "role: id in the contract"})
+    report = detect_drift(build_profile(ref), cur, DEFAULTS, scope)
+    assert [c.column for c in report.columns] == ["a", "b"]
+    assert report.share == 0.0 and not report.dataset_drift
+    assert report.target is not None and report.target.column == "label"
+    assert report.target_drift
+    assert report.skipped == {"id": "role: id in the contract"}
+    checks = {c.name: c for c in report.checks(fail=True)}
+    assert checks["label: drift.target"].blocking
+    assert "target (label) distribution drifted" in checks["label: drift.target"].message
+    assert checks["label: drift.psi"].blocking
+    assert not checks["drift.share"].blocking
+    assert "0 of 2 checked columns drifted" in checks["drift.share"].message
+    warned = {c.name: c for c in report.checks(fail=False)}
+    assert warned["label: drift.target"].severity == "warning"
+    data = report.to_dict()
+    assert data["target_drift"] is True and data["target"]["column"] == "label"
+    assert "**Target drift: drifted** — `label`" in report.markdown()
+    # without a scope the label is one more column, and ids drift as new values do
+    plain = detect_drift(build_profile(ref), cur, DEFAULTS)
+    assert plain.target is None and {"label", "id"} <= {c.column for c in plain.columns}
+
+
+def test_a_target_missing_from_the_reference_is_reported_skipped() -> None:
+    ref, cur = _pair()
+    report = detect_drift(build_profile(ref), cur, DEFAULTS, DriftScope(target="y"))
+    assert report.target is None
+    assert report.skipped["y"] == "target column not in the reference profile"

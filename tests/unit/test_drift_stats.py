@@ -171,3 +171,13 @@ def test_identical_distributions_give_null_values() -> None:
     counts, _ = stats.numeric_counts(ea, ea, 10)
     assert stats.psi(counts, counts) == 0.0
     assert stats.jensenshannon(counts, counts) == 0.0
+
+
+def test_homogeneity_pvalue_matches_scipy_contingency() -> None:
+    a = np.array([30, 50, 20, 0], np.int64)
+    b = np.array([25, 40, 30, 0], np.int64)  # an empty bin on both sides is dropped
+    expected = sstats.chi2_contingency(np.vstack((a[:3], b[:3])), correction=False).pvalue
+    assert stats.homogeneity_pvalue(a, b) == pytest.approx(expected, rel=1e-12)
+    assert stats.homogeneity_pvalue(np.array([5], np.int64), np.array([9], np.int64)) == 1.0
+    # a category only one side has is evidence, not an infinite statistic
+    assert 0 < stats.homogeneity_pvalue(np.array([50, 50, 0]), np.array([50, 48, 2])) < 1

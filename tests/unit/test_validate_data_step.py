@@ -175,3 +175,151 @@ def test_pipeline_runs_available_steps(run_cli: CliRunner, project: Path) -> Non
     res = run_cli("pipeline", "--steps", "validate-data")
     assert res.code == 0, res.err
     assert "PASS  validate-data passed: " in res.out  # the step's name once, not twice
+
+
+def test_inferred_contract_accepts_a_later_batch(run_cli: CliRunner, project: Path) -> None:
+    # the reference and the training batch come from one source; train's ids are new ones
+    res = run_cli("contract", "infer", "data/reference.csv", "-o", "inferred.yaml")
+    assert res.code == 0, res.err
+    inferred = (project / "inferred.yaml").read_text()
+    assert "role: target" in inferred  # data.target of modelci.yaml
+    assert "primary_key:\n  - patient_id" in inferred
+    res = run_cli("validate-data", "data/train.csv", "--contract", "inferred.yaml")
+    assert res.code == 0, res.err
+    checks = report(project)["checks"]
+    assert not any(
+        c.get("column") == "patient_id" and c["rule"].startswith("drift") for c in checks
+    )
+
+
+def test_contract_infer_never_replaces_a_file_unasked(run_cli: CliRunner, project: Path) -> None:
+    before = (project / "contract.yaml").read_text()
+    res = run_cli("contract", "infer", "data/reference.csv", "-o", "contract.yaml")
+    assert res.code == 2
+    assert res.err.strip() == (
+        "modelci: error: contract.yaml: already exists; remove it or pass --force to replace it"
+    )
+    assert (project / "contract.yaml").read_text() == before
+    res = run_cli("contract", "infer", "data/reference.csv", "-o", "contract.yaml", "--force")
+    assert res.code == 0, res.err
+    assert (project / "contract.yaml").read_text() != before
+
+
+def test_contract_infer_flags(run_cli: CliRunner, project: Path) -> None:
+    import yaml
+
+    res = run_cli(
+        "contract", "infer", "data/reference.csv", "-o", "c.yaml",
+        "--target", "mean_radius", "--rows", "--exact-bounds",
+    )  # fmt: skip
+    assert res.code == 0, res.err
+    data = yaml.safe_load((project / "c.yaml").read_text())
+    assert data["columns"]["mean_radius"]["role"] == "target"
+    assert "role" not in data["columns"]["diagnosis"]
+    assert set(data["table"]["rows"]) == {"min", "max"}
+    import pandas as pd
+
+    frame = pd.read_csv(project / "data/reference.csv")
+    assert data["columns"]["mean_area"]["max"] == frame["mean_area"].max()
+    res = run_cli("contract", "infer", "data/reference.csv", "-o", "d.yaml", "--target", "nope")
+    assert res.code == 2
+    assert "no target column 'nope' (--target)" in res.err
+    assert not (project / "d.yaml").exists()
+
+
+def test_target_drift_is_reported_apart(run_cli: CliRunner, project: Path) -> None:
+    import pandas as pd
+
+    df = pd.read_csv(project / "data/train.csv")
+    malignant = df.index[df["diagnosis"] == "malignant"]
+    df.drop(index=malignant[: len(malignant) * 3 // 4]).to_csv(project / "fewer.csv", index=False)
+    res = run_cli("validate-data", "fewer.csv")
+    assert res.code == 1
+    assert "target drifted" in res.out + res.err
+    rep = report(project)
+    failed = {
+        c["rule"] for c in rep["checks"] if not c["passed"] and c.get("column") == "diagnosis"
+    }
+    assert "drift.target" in failed
+    assert float(rep["outputs"]["drift-share"]) < 0.5
+    assert manifest(project)["validate_data"]["target_drift"] is True
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["contract", "check", "pipe"],
+        ["validate-data", "--contract", "pipe"],
+        ["validate-data", "--reference", "pipe"],
+        ["profile", "data/reference.csv", "-o", "p.mprof", "--contract", "pipe"],
+    ],
+    ids=["contract-check", "contract", "reference", "profile-contract"],
+)
+def test_a_fifo_is_refused_not_waited_on(args: list[str], project: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    os.mkfifo(project / "pipe")
+    # a separate process: reading a FIFO nobody writes to would hang this one for good
+    done = subprocess.run(
+        [sys.executable, "-m", "modelci", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO / "src")},
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("modelci: error: pipe")
+    assert "FIFO" in done.stderr or "neither a regular file nor a folder" in done.stderr
+    assert done.stderr.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "key"),
+    [
+        ("min: 1" + "0" * 400, "columns.mean_radius.min"),
+        ("allowed: [1" + "0" * 400 + "]", "columns.mean_radius.allowed[0]"),
+    ],
+)
+def test_huge_numbers_in_a_contract_exit_2_naming_the_key(
+    rule: str, key: str, run_cli: CliRunner, project: Path
+) -> None:
+    text = (project / "contract.yaml").read_text()
+    old = "mean_radius: {dtype: float, nullable: false, min: 0, max: 56}"
+    assert old in text
+    (project / "big.yaml").write_text(
+        text.replace(old, f"mean_radius: {{dtype: float, nullable: false, {rule}}}")
+    )
+    for args in (["contract", "check", "big.yaml"], ["validate-data", "--contract", "big.yaml"]):
+        res = run_cli(*args)
+        assert res.code == 2, res.err
+        assert f"{key}: a 401-digit number is out of range" in res.err
+        assert len(res.err) < 300
+
+
+def test_huge_row_bounds_exit_2(run_cli: CliRunner, project: Path) -> None:
+    text = (project / "contract.yaml").read_text()
+    (project / "big.yaml").write_text(text.replace("max: 1000000}", "max: 1" + "0" * 400 + "}"))
+    res = run_cli("validate-data", "--contract", "big.yaml")
+    assert res.code == 2
+    assert "table.rows.max: 1000" in res.err and "must be <= 9223372036854775807" in res.err
+    assert len(res.err) < 300
+
+
+def test_a_regex_re2_cannot_run_exits_2_naming_construct_and_column(
+    run_cli: CliRunner, project: Path
+) -> None:
+    text = (project / "contract.yaml").read_text()
+    old = "diagnosis: {dtype: string, nullable: false, allowed: [benign, malignant]}"
+    (project / "re.yaml").write_text(
+        text.replace(old, "diagnosis: {dtype: string, regex: '(a+)+(?!x)'}")
+    )
+    res = run_cli("validate-data", "--contract", "re.yaml")
+    assert res.code == 2
+    assert "columns.diagnosis.regex: column 'diagnosis': RE2 cannot run this pattern" in res.err
+    assert "(invalid perl operator: (?!)" in res.err

@@ -98,6 +98,12 @@ def contract_group() -> None:
     type=click.IntRange(1, 10_000),
     help="String columns with at most this many values get an allowed list.",
 )
+@click.option(
+    "--target", default=None, help="Label column, marked role: target [default: data.target]."
+)
+@click.option("--rows", is_flag=True, help="Bound the row count to half..twice the reference's.")
+@click.option("--exact-bounds", is_flag=True, help="Keep the observed min/max, not widened.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
 @_data_options
 @click.pass_obj
 def contract_infer(
@@ -105,6 +111,10 @@ def contract_infer(
     data: str,
     output: Path,
     max_categories: int,
+    target: str | None,
+    rows: bool,
+    exact_bounds: bool,
+    force: bool,
     fmt: str | None,
     delimiter: str | None,
     encoding: str | None,
@@ -112,19 +122,38 @@ def contract_infer(
     """Write a starting contract inferred from reference DATA; review it before relying on it."""
     config = app.load_config(
         {
+            "data.target@--target": target,
             **_data_flags(fmt, delimiter, encoding),
         }
     )
-    from modelci.contract.infer import infer_contract, write_contract
+    from modelci.contract.infer import infer_contract, refuse_overwrite, write_contract
     from modelci.data.configured import read_configured
+    from modelci.errors import DataError
 
+    if not force:
+        refuse_overwrite(output)  # before the data is read: a refusal should be quick
     dataset = read_configured(config, data)
-    contract = infer_contract(dataset.table, max_categories=max_categories)
+    label: str | None = config.get("data.target")
+    if label is not None and label not in dataset.columns:
+        raise DataError(
+            data,
+            f"no target column {label!r} ({config.where('data.target')}); columns: "
+            + ", ".join(dataset.columns[:20])
+            + (", ..." if len(dataset.columns) > 20 else ""),
+        )
+    contract = infer_contract(
+        dataset.table,
+        max_categories=max_categories,
+        target=label,
+        rows=rows,
+        exact_bounds=exact_bounds,
+    )
     write_contract(
         contract,
         output,
         header=f"Inferred by modelci from {data} ({dataset.rows} rows, {dataset.digest}).\n"
         "Review every rule before relying on it.",
+        overwrite=force,
     )
     click.echo(f"{output}: contract for {len(dataset.columns)} columns inferred from {data}")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -23,7 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from modelci.contract.duplicates import distinct_count, duplicate_rows, first_duplicate
-from modelci.contract.model import ColumnSpec, Contract
+from modelci.contract.model import ColumnSpec, Contract, full_match_pattern
+from modelci.errors import InputError, first_line
 from modelci.results import Check
 
 EXAMPLES = 5
@@ -191,6 +191,10 @@ class _Runner:
         self.contract = contract
         self.table = table
         self.rows = table.num_rows
+        #: first position of each name, built once: a lookup per column must not scan them
+        self.positions: dict[str, int] = {}
+        for index, name in enumerate(table.column_names):
+            self.positions.setdefault(name, index)
         self.where = _Where(file)
         self.file = file
         self.checks: list[Check] = []
@@ -199,7 +203,7 @@ class _Runner:
 
     def named(self, name: str) -> pa.ChunkedArray:
         # by position: table.column(name) refuses a name that appears twice in the data
-        return self.table.column(self.table.column_names.index(name))
+        return self.table.column(self.positions[name])
 
     def add(
         self,
@@ -279,7 +283,7 @@ class _Runner:
 
     def primary_key(self) -> None:
         keys = self.contract.table.primary_key
-        if not keys or any(k not in self.table.column_names for k in keys):
+        if not keys or any(k not in self.positions for k in keys):
             return  # the missing key column already failed its presence check
         columns = [self.named(k) for k in keys]
         null_mask: pa.ChunkedArray | None = None
@@ -458,13 +462,15 @@ class _Runner:
 
     def regex(self, spec: ColumnSpec, column: pa.ChunkedArray) -> None:
         assert spec.regex is not None
-        pattern = f"^(?:{spec.regex})$"
+        pattern = full_match_pattern(spec.regex)
         try:
             matches = _per_value(column, lambda v: pc.match_substring_regex(v, pattern=pattern))
-        except pa.ArrowInvalid:
-            # RE2 refuses some Python syntax (backreferences, lookaround): check each
-            # distinct value with Python's re instead, then map back to the rows.
-            matches = _python_regex(column, spec.regex)
+        except pa.ArrowInvalid as exc:
+            # load_contract refuses such patterns; a ColumnSpec built by hand may not
+            raise InputError(
+                f"column {spec.name!r}: RE2 cannot run regex {spec.regex!r} "
+                f"({first_line(exc, 120)}); rewrite it without lookaround or backreferences"
+            ) from None
         offending = (len(column) - column.null_count) - _count_true(pc.fill_null(matches, False))
         what = "do not match the regex"
         self._value_rule("regex", spec, column, matches, offending, spec.regex, what)
@@ -515,17 +521,6 @@ def _fits(value: Any, arrow_type: pa.DataType) -> bool:
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         return False
     return True
-
-
-def _python_regex(column: pa.ChunkedArray, regex: str) -> pa.ChunkedArray:
-    compiled = re.compile(regex)
-    values = column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
-    distinct = pc.unique(values).drop_null()
-    failing = [v for v in distinct.to_pylist() if compiled.fullmatch(v) is None]
-    bad = pc.is_in(values, value_set=pa.array(failing, type=distinct.type))
-    # keep nulls null, like match_substring_regex does
-    good = pc.invert(bad)
-    return pc.if_else(pc.is_null(values), pa.scalar(None, pa.bool_()), good)
 
 
 def _first_duplicate(column: pa.ChunkedArray) -> tuple[int | None, list[Any]]:
@@ -601,9 +596,8 @@ def run_checks(contract: Contract, table: pa.Table, *, file: str | None = None) 
         lambda r: r.presence(),
         lambda r: r.unexpected(),
     ]
-    present = set(table.column_names)
     for spec in contract.columns.values():
-        if spec.name in present:
+        if spec.name in runner.positions:
             units += runner.column(spec)
     units.append(_heavy(lambda r: r.primary_key()))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -18,13 +19,16 @@ from typing import Any, Literal
 
 import yaml
 
-from modelci.errors import DataError
-from modelci.yamlutil import UniqueKeyLoader
+from modelci import fsutil, yamlutil
+from modelci.errors import DataError, first_line
+from modelci.yamlutil import UniqueKeyLoader, shown
 
 CONTRACT_VERSION = 1
 DTYPES = ("integer", "float", "number", "string", "boolean", "datetime", "category")
 NUMERIC_DTYPES = frozenset({"integer", "float", "number"})
 UnexpectedPolicy = Literal["fail", "warn", "allow"]
+#: what a column is to a model: an identifier of rows, an input, or the label
+Role = Literal["id", "feature", "target"]
 Path_ = tuple[str | int, ...]
 
 
@@ -44,6 +48,9 @@ class ColumnSpec:
     regex: str | None = None
     unique: bool = False
     description: str = ""
+    role: Role = "feature"
+    #: compared with the reference for drift; ``role: id`` turns it off unless set
+    drift: bool = True
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,19 @@ class Contract:
     version: int = CONTRACT_VERSION
     description: str = field(default="", compare=False)
 
+    @property
+    def target(self) -> str | None:
+        """The column with ``role: target`` (the label), if the contract names one."""
+        return next((n for n, spec in self.columns.items() if spec.role == "target"), None)
+
+    def drift_skipped(self) -> dict[str, str]:
+        """Columns drift detection leaves out, with the reason a report shows."""
+        return {
+            name: f"{'role: id' if spec.role == 'id' else 'drift: false'} in the contract"
+            for name, spec in self.columns.items()
+            if not spec.drift
+        }
+
 
 @cache
 def _schema_text() -> str:
@@ -77,9 +97,15 @@ def contract_schema() -> dict[str, Any]:
 
 
 def column_kinds(contract: Contract) -> dict[str, Literal["numeric", "categorical"]]:
-    """How drift detection should treat each declared column; datetime and untyped are left out."""
+    """How drift detection and training treat each declared column.
+
+    Datetime and untyped columns are left out, and so are identifiers (``role: id``): they
+    name rows, they are not a signal to learn from or to compare distributions of.
+    """
     kinds: dict[str, Literal["numeric", "categorical"]] = {}
     for name, spec in contract.columns.items():
+        if spec.role == "id":
+            continue
         if spec.dtype in NUMERIC_DTYPES:
             kinds[name] = "numeric"
         elif spec.dtype in ("string", "boolean", "category"):
@@ -134,9 +160,13 @@ for _first in "+-0123456789":
 
 def _parse_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = fsutil.read_regular_text(path)
     except FileNotFoundError:
         raise DataError(path, "contract file not found; check the contract path") from None
+    except fsutil.NotRegularFile as exc:
+        raise DataError(
+            path, f"is a {exc.kind}, not a contract file; point at the contract YAML file"
+        ) from None
     except UnicodeDecodeError as exc:
         raise DataError(
             path, f"contract is not UTF-8 text ({exc.reason}); save the file as UTF-8"
@@ -147,16 +177,15 @@ def _parse_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
             f"cannot read the contract ({exc.strerror or exc}); point at the contract YAML file",
         ) from None
     try:
-        node = yaml.compose(text, Loader=_ContractLoader)
-        data = yaml.load(text, Loader=_ContractLoader)  # noqa: S506 - a SafeLoader subclass
+        # one parse gives both the data and the nodes whose marks name lines in errors
+        return yamlutil.load(_ContractLoader, text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
         what = exc.problem or exc.context or "invalid YAML"
         raise DataError(path, f"not valid YAML: {what}", line=line) from None
     except yaml.YAMLError as exc:
-        raise DataError(path, f"not valid YAML: {exc}") from None
-    return data, node
+        raise DataError(path, f"not valid YAML: {first_line(exc, 200)}") from None
 
 
 def _line_of(node: yaml.Node | None, where: Path_) -> int | None:
@@ -259,21 +288,21 @@ def _schema_message(error: Any) -> tuple[Path_, str]:
         return where, f"missing required key {missing[0]!r}"
     if validator == "const" and where == ("version",):
         return where, (
-            f"contract version {value!r} is not supported; this modelci reads "
+            f"contract version {shown(value)} is not supported; this modelci reads "
             f"'version: {CONTRACT_VERSION}'"
         )
     if validator == "enum":
         options = ", ".join(str(v) for v in error.validator_value)
-        return where, f"{value!r} is not one of: {options}"
+        return where, f"{shown(value)} is not one of: {options}"
     if validator == "type":
         raw = error.validator_value
         kinds: list[str] = [str(k) for k in raw] if isinstance(raw, list) else [str(raw)]
         wanted = " or ".join(_JSON_TYPES.get(k, k) for k in kinds)
-        return where, f"expected {wanted}, got {_type_name(value)} ({value!r})"
+        return where, f"expected {wanted}, got {_type_name(value)} ({shown(value)})"
     if validator in ("minimum", "exclusiveMinimum"):
-        return where, f"{value!r} must be >= {error.validator_value}"
+        return where, f"{shown(value)} must be >= {error.validator_value}"
     if validator == "maximum":
-        return where, f"{value!r} must be <= {error.validator_value}"
+        return where, f"{shown(value)} must be <= {error.validator_value}"
     if validator == "minItems":
         return where, f"needs at least {error.validator_value} item(s)"
     if validator == "uniqueItems":
@@ -282,7 +311,7 @@ def _schema_message(error: Any) -> tuple[Path_, str]:
         return where, f"needs at least {error.validator_value} entry"
     if validator == "minLength":
         return where, "must not be empty"
-    return where, str(error.message)
+    return where, first_line(error, 200)
 
 
 def _validate_schema(data: Any, refuse: _Refuse) -> None:
@@ -334,14 +363,28 @@ def _bound(
             ) from None
         return value
     if dtype == "datetime":
-        raise refuse((*where, key), f"a datetime bound must be an ISO date text, got {value!r}")
+        raise refuse(
+            (*where, key), f"a datetime bound must be an ISO date text, got {shown(value)}"
+        )
     if isinstance(value, float) and math.isnan(value):
         raise refuse((*where, key), f"{key} must be a number, not NaN")
+    _in_range(value, (*where, key), refuse)
     if dtype == "integer" and isinstance(value, float) and not value.is_integer():
         # A fractional bound on integers is legal but usually a typo; keep it, it compares fine.
         return value
     number: int | float = value
     return number
+
+
+def _in_range(value: Any, where: Path_, refuse: _Refuse) -> None:
+    """Numbers past what a float holds (10**400) would overflow wherever they are compared."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > sys.float_info.max:
+        digits = len(str(abs(value)))
+        raise refuse(
+            where,
+            f"a {digits}-digit number is out of range: use a number within ±1.8e308 "
+            "(or leave the bound out)",
+        )
 
 
 def _order_key(value: int | float | str) -> Any:
@@ -382,8 +425,10 @@ def _column(name: str, raw: dict[str, Any] | None, refuse: _Refuse) -> ColumnSpe
             if bad_bool or not isinstance(item, kinds):
                 hint = " (quote it to make it text)" if dtype in ("string", "category") else ""
                 raise refuse(
-                    (*where, "allowed", i), f"{item!r} is not a valid {dtype or 'value'}{hint}"
+                    (*where, "allowed", i),
+                    f"{shown(item)} is not a valid {dtype or 'value'}{hint}",
                 )
+            _in_range(item, (*where, "allowed", i), refuse)
 
     regex = spec.get("regex")
     if regex is not None:
@@ -395,7 +440,16 @@ def _column(name: str, raw: dict[str, Any] | None, refuse: _Refuse) -> ColumnSpe
         except re.error as exc:
             message = f"column {name!r}: regex does not compile: {exc}"
             raise refuse((*where, "regex"), message) from None
+        problem = re2_problem(regex)
+        if problem is not None:
+            raise refuse(
+                (*where, "regex"),
+                f"column {name!r}: RE2 cannot run this pattern ({problem}); lookaround, "
+                "backreferences, possessive and atomic groups are not supported: rewrite it "
+                "without them",
+            )
 
+    role: Role = spec.get("role", "feature")
     return ColumnSpec(
         name=name,
         dtype=dtype,
@@ -408,7 +462,31 @@ def _column(name: str, raw: dict[str, Any] | None, refuse: _Refuse) -> ColumnSpe
         regex=regex,
         unique=spec.get("unique", False),
         description=spec.get("description", ""),
+        role=role,
+        drift=spec.get("drift", role != "id"),
     )
+
+
+def full_match_pattern(regex: str) -> str:
+    """The pattern checks run: ``regex`` matching a whole value."""
+    return f"^(?:{regex})$"
+
+
+def re2_problem(regex: str) -> str | None:
+    """Why RE2 refuses ``regex`` (its own words, e.g. ``invalid perl operator: (?!``), or None.
+
+    Patterns run in RE2 only: linear time whatever the value. Python's backtracking ``re``
+    would accept more (lookaround, backreferences), and hang on ``(a+)+(?!x)`` over a
+    41-character value, so such a contract is refused instead of run.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        pc.match_substring_regex(pa.array([""]), pattern=full_match_pattern(regex))
+    except pa.ArrowInvalid as exc:
+        return str(exc).removeprefix("Invalid regular expression: ").strip() or "unsupported"
+    return None
 
 
 def _table(
@@ -460,6 +538,13 @@ def parse_contract(data: Any, path: str | Path, node: yaml.Node | None = None) -
         )
     _validate_schema(data, refuse)
     columns = {str(name): _column(str(name), raw, refuse) for name, raw in data["columns"].items()}
+    targets = [name for name, spec in columns.items() if spec.role == "target"]
+    if len(targets) > 1:
+        raise refuse(
+            ("columns", targets[1], "role"),
+            f"a second target column (the first is {targets[0]!r}); mark one label column "
+            "role: target",
+        )
     table = _table(data.get("table"), columns, refuse)
     return Contract(
         columns=columns,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelci.data.csvfile import DEFAULT_NULL_VALUES
 from modelci.data.reader import Dataset, read_dataset
 
 if TYPE_CHECKING:
@@ -18,5 +19,6 @@ def read_configured(config: Config, path: str | Path, *, progress: bool | None =
         format=config.get("data.format", "auto"),
         delimiter=config.get("data.csv.delimiter", ","),
         encoding=config.get("data.csv.encoding", "utf-8"),
+        null_values=config.get("data.csv.null_values", DEFAULT_NULL_VALUES),
         progress=progress,
     )

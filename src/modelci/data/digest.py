@@ -4,13 +4,21 @@ One file hashes to the sha256 of its bytes. Several files hash to the sha256 of 
 listing, ``"<sha256 of file>  <path relative to root>\\n"`` per file sorted by path (the
 ``sha256sum`` format), so the digest changes when any byte, name or file changes, and not
 when the listing order or the folder's absolute location does.
+
+The reader hashes each file on a worker thread while pyarrow parses it (:func:`hashing`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+from modelci import progress as progress_bar
+from modelci.data.files import os_errors
 
 CHUNK = 1024 * 1024
 
@@ -28,6 +36,47 @@ def file_sha256(path: Path, on_chunk: Callable[[bytes], None] | None = None) -> 
             if on_chunk is not None:
                 on_chunk(chunk)
     return digest.hexdigest()
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _hash(
+    path: Path,
+    scan: Callable[[bytes], None] | None,
+    bar: progress_bar.NullProgress,
+    stop: threading.Event,
+) -> str:
+    def on_chunk(chunk: bytes) -> None:
+        if stop.is_set():
+            raise _Cancelled
+        if scan is not None:
+            scan(chunk)
+        bar.update(len(chunk))
+
+    with os_errors(path):
+        return file_sha256(path, on_chunk)
+
+
+@contextlib.contextmanager
+def hashing(
+    path: Path, scan: Callable[[bytes], None] | None, bar: progress_bar.NullProgress
+) -> Iterator[Future[str]]:
+    """Hash ``path`` on a worker thread while the caller parses it.
+
+    hashlib and file reads release the GIL, so the digest costs almost no wall time next
+    to pyarrow's parse. ``scan`` sees every chunk on the way. If the caller fails first,
+    the worker stops at its next chunk.
+    """
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelci-digest") as pool:
+        future = pool.submit(_hash, path, scan, bar, stop)
+        try:
+            yield future
+        except BaseException:
+            stop.set()
+            raise
 
 
 def combine(file_digests: dict[str, str]) -> str:

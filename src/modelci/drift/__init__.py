@@ -7,7 +7,7 @@ current pyarrow Table with it. See docs/drift.md for the statistics and conventi
 
 from __future__ import annotations
 
-from modelci.drift.detect import ColumnDrift, DriftReport, detect_drift
+from modelci.drift.detect import ColumnDrift, DriftReport, DriftScope, detect_drift
 from modelci.drift.profile import (
     SUFFIX,
     ColumnProfile,
@@ -23,6 +23,7 @@ __all__ = [
     "ColumnDrift",
     "ColumnProfile",
     "DriftReport",
+    "DriftScope",
     "Profile",
     "build_profile",
     "detect_drift",

@@ -2,8 +2,11 @@
 
 Settings are the ``validate.drift`` section of modelci.yaml. Verdict conventions follow
 Evidently 0.7 exactly: ks drifts when p <= threshold, chi2 when p < threshold, psi,
-wasserstein and jensenshannon when value >= threshold. A column drifts when any of its
-methods flags; the dataset drifts when drifted/checked >= ``share``.
+wasserstein and jensenshannon when value >= threshold. One addition of ours: a distance
+over its threshold counts only when a two-sample test also finds the difference beyond
+sampling noise (p < ``NOISE_ALPHA``), so two halves of one small dataset do not "drift".
+A column drifts when any of its methods flags; the dataset drifts when drifted/checked
+feature columns >= ``share``. The target (label) column is judged on its own.
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from modelci.errors import ConfigError
 from modelci.results import Check, Severity, format_value
 
 SECTION = "validate.drift"
+#: level of the two-sample test a distance must also pass to count as drift
+NOISE_ALPHA = 0.01
 NUMERIC_METHODS = ("ks", "psi", "wasserstein", "jensenshannon")
 CATEGORICAL_METHODS = ("chi2", "psi", "jensenshannon")
 P_VALUE_METHODS = frozenset({"ks", "chi2"})
 DEFAULTS: dict[str, Any] = {
     "share": 0.5,
-    "bins": 10,
+    "bins": "sturges",
     "numeric": {"wasserstein": 0.1, "psi": 0.2},
     "categorical": {"jensenshannon": 0.1, "psi": 0.2},
 }
@@ -48,21 +53,56 @@ class ColumnDrift:
     current_nulls: int = 0
     #: why the values are missing or the verdict was forced (empty side, unreadable type)
     note: str = ""
+    #: the two-sample test that told a distance over its threshold from sampling noise
+    #: (``ks`` or ``chi2-homogeneity``) and its p-value; empty when no distance was over
+    noise_test: str = ""
+    noise_pvalue: float = math.nan
+
+    @property
+    def within_noise(self) -> list[str]:
+        """Distance methods over their threshold that the noise test did not confirm."""
+        if not self.noise_test or self.noise_pvalue < NOISE_ALPHA:
+            return []
+        return [
+            m
+            for m, t in self.thresholds.items()
+            if m not in P_VALUE_METHODS and flags(m, self.stats.get(m, math.nan), t)
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form (NaN becomes None)."""
+        noise = (
+            {"noise_test": self.noise_test, "noise_pvalue": _plain_float(self.noise_pvalue)}
+            if self.noise_test
+            else {}
+        )
         return {
             "column": self.column,
             "kind": self.kind,
             "drifted": self.drifted,
-            "stats": {m: None if math.isnan(v) else v for m, v in self.stats.items()},
+            "stats": {m: _plain_float(v) for m, v in self.stats.items()},
             "thresholds": dict(self.thresholds),
             "methods_flagged": list(self.methods_flagged),
             "reference_count": self.reference_count,
             "current_count": self.current_count,
             "current_nulls": self.current_nulls,
+            **noise,
             **({"note": self.note} if self.note else {}),
         }
+
+
+def _plain_float(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+@dataclass(frozen=True)
+class DriftScope:
+    """What the contract and configuration say about columns before any is compared."""
+
+    #: the label column: its drift is target drift, outside the feature share
+    target: str | None = None
+    #: columns not compared (identifiers, ``drift: false``), with the reason reported
+    skip: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -74,11 +114,17 @@ class DriftReport:
     dataset_drift: bool
     #: column → why it was not checked (absent from the current data, turned off)
     skipped: dict[str, str] = field(default_factory=dict)
-    bins: stats.Bins = 10
+    bins: stats.Bins = "sturges"
+    #: the label column's drift, judged apart from the feature columns' share
+    target: ColumnDrift | None = None
 
     @property
     def drifted_columns(self) -> list[str]:
         return [c.column for c in self.columns if c.drifted]
+
+    @property
+    def target_drift(self) -> bool:
+        return self.target is not None and self.target.drifted
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready form, for the step's report details."""
@@ -87,6 +133,8 @@ class DriftReport:
             "share": self.share,
             "threshold_share": self.threshold_share,
             "drifted_columns": self.drifted_columns,
+            "target_drift": self.target_drift,
+            "target": self.target.to_dict() if self.target is not None else None,
             "bins": self.bins,
             "columns": [c.to_dict() for c in self.columns],
             "skipped": dict(self.skipped),
@@ -98,19 +146,30 @@ class DriftReport:
         lines = [
             f"**Drift: {verdict}** — {len(self.drifted_columns)} of {len(self.columns)} "
             f"columns drifted (share {self.share:.2f}, threshold {self.threshold_share:g})",
+        ]
+        if self.target is not None:
+            shown = "drifted" if self.target.drifted else "no drift"
+            lines.append(f"\n**Target drift: {shown}** — `{_cell(self.target.column)}`")
+        lines += [
             "",
             "| column | kind | drifted | values (threshold) |",
             "|---|---|---|---|",
         ]
-        for col in sorted(self.columns, key=lambda c: not c.drifted):
+        rows = sorted(self.columns, key=lambda c: not c.drifted)
+        if self.target is not None:
+            rows.insert(0, self.target)
+        for col in rows:
             shown = ", ".join(
                 f"{m} {format_value(None if math.isnan(v) else v)} ({col.thresholds[m]:g})"
                 for m, v in col.stats.items()
             )
+            if col.within_noise:
+                shown += f" — within sampling noise ({col.noise_test} p {col.noise_pvalue:.2g})"
             if col.note:
                 shown += f" — {col.note}"
             mark = "**yes**" if col.drifted else "no"
-            lines.append(f"| `{_cell(col.column)}` | {col.kind} | {mark} | {_cell(shown)} |")
+            kind = f"{col.kind}, target" if col is self.target else col.kind
+            lines.append(f"| `{_cell(col.column)}` | {kind} | {mark} | {_cell(shown)} |")
         for name, reason in self.skipped.items():
             lines.append(f"| `{_cell(name)}` | — | skipped | {reason} |")
         return "\n".join(lines) + "\n"
@@ -125,20 +184,10 @@ class DriftReport:
         column_severity: Severity = "error" if fail and self.dataset_drift else "warning"
         out: list[Check] = []
         for col in self.columns:
-            for method, threshold in col.thresholds.items():
-                value = col.stats.get(method, math.nan)
-                flagged = method in col.methods_flagged or (col.drifted and math.isnan(value))
-                out.append(
-                    Check(
-                        rule=f"drift.{method}",
-                        passed=not flagged,
-                        observed=None if math.isnan(value) else value,
-                        expected=expected_text(method, threshold),
-                        column=col.column,
-                        message=col.note or _verdict_text(method, value, threshold, flagged),
-                        severity=column_severity,
-                    )
-                )
+            out += _method_checks(col, column_severity)
+        if self.target is not None:
+            target_severity: Severity = "error" if fail and self.target.drifted else "warning"
+            out += _method_checks(self.target, target_severity)
         checked = len(self.columns)
         drifted = len(self.drifted_columns)
         out.append(
@@ -152,7 +201,52 @@ class DriftReport:
                 severity=table_severity,
             )
         )
+        if self.target is not None:
+            target = self.target
+            flagged = ", ".join(target.methods_flagged)
+            out.append(
+                Check(
+                    rule="drift.target",
+                    passed=not target.drifted,
+                    observed=list(target.methods_flagged),
+                    expected="no drift",
+                    column=target.column,
+                    message=(
+                        f"the target (label) distribution drifted ({flagged})"
+                        if target.drifted
+                        else "the target (label) distribution has not drifted"
+                    )
+                    + (f"; {target.note}" if target.note else ""),
+                    severity=table_severity,
+                )
+            )
         return out
+
+
+def _method_checks(col: ColumnDrift, severity: Severity) -> list[Check]:
+    out: list[Check] = []
+    noise = set(col.within_noise)
+    for method, threshold in col.thresholds.items():
+        value = col.stats.get(method, math.nan)
+        flagged = method in col.methods_flagged or (col.drifted and math.isnan(value))
+        message = col.note or _verdict_text(method, value, threshold, flagged)
+        if method in noise:
+            message = (
+                f"{_verdict_text(method, value, threshold, True)}, but within sampling noise "
+                f"({col.noise_test} p {col.noise_pvalue:.2g} >= {NOISE_ALPHA:g})"
+            )
+        out.append(
+            Check(
+                rule=f"drift.{method}",
+                passed=not flagged,
+                observed=None if math.isnan(value) else value,
+                expected=expected_text(method, threshold),
+                column=col.column,
+                message=message,
+                severity=severity,
+            )
+        )
+    return out
 
 
 def _cell(text: str) -> str:
@@ -188,8 +282,18 @@ def flags(method: str, value: float, threshold: float) -> bool:
     return value >= threshold
 
 
-def detect_drift(reference: Profile, current: Any, settings: Mapping[str, Any]) -> DriftReport:
-    """Compare a pyarrow Table with a reference profile under ``validate.drift`` settings."""
+def detect_drift(
+    reference: Profile,
+    current: Any,
+    settings: Mapping[str, Any],
+    scope: DriftScope | None = None,
+) -> DriftReport:
+    """Compare a pyarrow Table with a reference profile under ``validate.drift`` settings.
+
+    ``scope`` names the target column (judged apart from the feature share) and the columns
+    to leave out (identifiers, ``drift: false``), as the contract and configuration say.
+    """
+    scope = scope or DriftScope()
     share = _number(settings, "share", DEFAULTS["share"])
     bins = _bins(settings.get("bins", DEFAULTS["bins"]))
     defaults = {
@@ -216,10 +320,15 @@ def detect_drift(reference: Profile, current: Any, settings: Mapping[str, Any]) 
             )
 
     results: list[ColumnDrift] = []
+    target: ColumnDrift | None = None
     skipped: dict[str, str] = {}
     present = set(current.column_names)
+    positions = {name: i for i, name in enumerate(current.column_names)}
     for name, ref in reference.columns.items():
         override = overrides.get(name)
+        if name in scope.skip:
+            skipped[name] = scope.skip[name]
+            continue
         if override is False:
             skipped[name] = "turned off in validate.drift.columns"
             continue
@@ -231,7 +340,14 @@ def detect_drift(reference: Profile, current: Any, settings: Mapping[str, Any]) 
         if name not in present:
             skipped[name] = "not in the current data"
             continue
-        results.append(_column_drift(ref, current.column(name), methods, bins))
+        # by position: a name lookup per column would scan the schema each time
+        found = _column_drift(ref, current.column(positions[name]), methods, bins)
+        if name == scope.target:
+            target = found
+        else:
+            results.append(found)
+    if scope.target is not None and scope.target not in reference.columns:
+        skipped.setdefault(scope.target, "target column not in the reference profile")
 
     drifted = sum(1 for r in results if r.drifted)
     observed_share = drifted / len(results) if results else 0.0
@@ -242,6 +358,7 @@ def detect_drift(reference: Profile, current: Any, settings: Mapping[str, Any]) 
         dataset_drift=bool(results) and observed_share >= share,
         skipped=skipped,
         bins=bins,
+        target=target,
     )
 
 
@@ -288,10 +405,33 @@ def _column_drift(
     else:
         values = _categorical_stats(ref, cur_keys, cur_counts, methods)
     flagged = [m for m, t in methods.items() if flags(m, values[m], t)]
+    noise_test, noise_p = "", math.nan
+    if any(m not in P_VALUE_METHODS for m in flagged):
+        if ref.kind == "numeric":
+            noise_test, noise_p = _numeric_noise(ref, cur_ecdf)
+        else:
+            noise_test, noise_p = (
+                "chi2-homogeneity",
+                stats.homogeneity_pvalue(
+                    *align_categories(ref.categories, ref.counts, cur_keys, cur_counts)
+                ),
+            )
+        if noise_p >= NOISE_ALPHA:
+            flagged = [m for m in flagged if m in P_VALUE_METHODS]
     return ColumnDrift(
         ref.name, ref.kind, values, dict(methods), bool(flagged), flagged,
-        ref.count, cur_count, cur_nulls,
+        ref.count, cur_count, cur_nulls, "", noise_test, noise_p,
     )  # fmt: skip
+
+
+def _numeric_noise(ref: ColumnProfile, cur: stats.Ecdf) -> tuple[str, float]:
+    """The two-sample test for a numeric column: value counts for a few distinct values
+    (KS is conservative on ties), KS otherwise."""
+    assert ref.ecdf is not None
+    if ref.ecdf.values.size <= stats.VALUE_BINNED_MAX_UNIQUE:
+        counts = stats.numeric_counts(ref.ecdf, cur, "sturges")
+        return "chi2-homogeneity", stats.homogeneity_pvalue(*counts)
+    return "ks", stats.ks_pvalue(ref.ecdf, cur)
 
 
 def _numeric_stats(

@@ -21,7 +21,7 @@ import json
 import math
 import zipfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,19 +155,22 @@ def build_profile(
     kinds: Mapping[str, Kind] | None = None,
     source: str = "",
     digest: str | None = None,
+    skip: Collection[str] = (),
 ) -> Profile:
     """Profile every numeric and categorical column of a pyarrow Table.
 
     ``kinds`` overrides the kind inferred from the Arrow type for the columns it names
     (e.g. an integer code column to profile as categorical); other columns are inferred,
-    and columns of other types (timestamps, binary, nested) are left out.
+    and columns of other types (timestamps, binary, nested) are left out, as are the
+    columns in ``skip`` (identifiers: profiling millions of distinct ids is all cost).
     """
     import pyarrow as pa
 
     where = source or "reference data"
     overrides = dict(kinds or {})
+    present = set(table.column_names)
     for name, wanted in overrides.items():
-        if name not in table.column_names:
+        if name not in present:
             raise DataError(
                 where,
                 f"no column {name!r}, which the contract declares; profile data with the "
@@ -178,8 +181,11 @@ def build_profile(
                 where, f"column {name!r}: kind must be numeric or categorical, not {wanted!r}"
             )
     columns: dict[str, ColumnProfile] = {}
-    for name in table.column_names:
-        column = table.column(name)
+    left_out = set(skip)
+    for index, name in enumerate(table.column_names):
+        if name in left_out:
+            continue
+        column = table.column(index)
         kind: Kind | None = overrides.get(name) or infer_kind(column.type)
         if kind is None:
             continue
@@ -263,11 +269,13 @@ def _string_buffers(keys: Any) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, An
 def is_profile(path: str | Path) -> bool:
     """True when ``path`` is a modelci profile file (checked by content, of any version)."""
     try:
-        with open(path, "rb") as handle:
+        # open_regular: a FIFO given as --reference must not block the step forever
+        with fsutil.open_regular(path) as handle:
             if handle.read(4) != _ZIP_MAGIC:
                 return False
-        with np.load(path, allow_pickle=False) as npz:
-            meta = _read_meta(npz)
+            handle.seek(0)
+            with np.load(handle, allow_pickle=False) as npz:
+                meta = _read_meta(npz)
     except Exception:  # any unreadable file is simply "not a profile"
         return False
     return meta.get("format") == FORMAT
@@ -275,18 +283,28 @@ def is_profile(path: str | Path) -> bool:
 
 def load_profile(path: str | Path) -> Profile:
     """Read a profile written by save_profile; DataError naming the file if it is not one."""
-    import pyarrow as pa
 
     where = str(path)
     try:
-        with open(path, "rb") as handle:
-            magic = handle.read(4)
+        handle = fsutil.open_regular(path)
+    except fsutil.NotRegularFile as exc:
+        raise DataError(where, f"is a {exc.kind}, not a drift profile file") from None
     except OSError as exc:
         raise DataError(where, f"cannot read the drift profile: {exc.strerror or exc}") from exc
-    if magic != _ZIP_MAGIC:
-        raise DataError(where, "not a modelci drift profile (expected a .npz archive); rebuild it")
+    with handle:
+        if handle.read(4) != _ZIP_MAGIC:
+            raise DataError(
+                where, "not a modelci drift profile (expected a .npz archive); rebuild it"
+            )
+        handle.seek(0)
+        return _load_archive(where, handle)
+
+
+def _load_archive(where: str, handle: Any) -> Profile:
+    import pyarrow as pa
+
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        with np.load(handle, allow_pickle=False) as npz:
             meta = _read_meta(npz)
             _check_meta(where, meta)
             columns = {

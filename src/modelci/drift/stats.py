@@ -240,6 +240,26 @@ def jensenshannon(reference_counts: IntArray, current_counts: IntArray) -> float
     return math.sqrt(max(divergence, 0.0) / 2.0)
 
 
+def homogeneity_pvalue(reference_counts: IntArray, current_counts: IntArray) -> float:
+    """Pearson chi-square test that two samples come from one distribution (2 x k table).
+
+    Unlike :func:`chi2_pvalue` (Evidently's goodness of fit, which takes the reference
+    shares as exact), both samples carry sampling noise here, so two halves of one dataset
+    get a uniformly distributed p-value. Bins empty on both sides are dropped; one bin left
+    leaves nothing to test (p = 1).
+    """
+    from scipy import stats
+
+    table = np.vstack((reference_counts, current_counts)).astype(np.float64)
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] <= 1 or table[0].sum() == 0 or table[1].sum() == 0:
+        return 1.0
+    total = table.sum()
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / total
+    statistic = float(np.sum((table - expected) ** 2 / expected))
+    return float(stats.chi2.sf(statistic, table.shape[1] - 1))
+
+
 def chi2_pvalue(reference_counts: IntArray, current_counts: IntArray) -> float:
     """Pearson chi-square goodness of fit of current counts to reference shares.
 

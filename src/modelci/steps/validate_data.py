@@ -47,15 +47,22 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
         checks += run_checks(contract, dataset.table, file=_display(data_path))
 
     drift_share: float | None = None
+    target_drift: bool | None = None
     drift_settings: dict[str, Any] = dict(config.get("validate.drift") or {})
     if profile is not None and drift_settings.get("enabled", True):
-        from modelci.drift.detect import detect_drift
+        from modelci.drift.detect import DriftScope, detect_drift
 
-        drift = detect_drift(profile, dataset.table, drift_settings)
+        scope = DriftScope(
+            target=(contract.target if contract is not None else None) or config.get("data.target"),
+            skip=contract.drift_skipped() if contract is not None else {},
+        )
+        drift = detect_drift(profile, dataset.table, drift_settings, scope)
         drift_share = drift.share
+        if drift.target is not None:
+            target_drift = drift.target_drift
         checks += drift.checks(fail=bool(drift_settings.get("fail", True)))
 
-    result = _result(dataset, checks, drift_share, contract_path, reference_path)
+    result = _result(dataset, checks, drift_share, target_drift, contract_path, reference_path)
     reports.write_step_reports(result, runfolder.step_dir(STEP))
     runfolder.record_step(
         STEP,
@@ -87,12 +94,16 @@ def _reference_profile(config: Config, path: Path, contract: Contract | None) ->
     if is_profile(path):
         return load_profile(path)
     kinds = None
+    skip: list[str] = []
     if contract is not None:
         from modelci.contract.model import column_kinds
 
         kinds = column_kinds(contract)
+        skip = list(contract.drift_skipped())
     reference = _read(config, path)
-    profile = build_profile(reference.table, kinds=kinds, source=str(path), digest=reference.digest)
+    profile = build_profile(
+        reference.table, kinds=kinds, source=str(path), digest=reference.digest, skip=skip
+    )
     if save_to := config.path("validate.save_profile"):
         save_profile(profile, save_to)
     return profile
@@ -109,6 +120,7 @@ def _result(
     dataset: Dataset,
     checks: list[Check],
     drift_share: float | None,
+    target_drift: bool | None,
     contract_path: Path | None,
     reference_path: Path | None,
 ) -> StepResult:
@@ -121,6 +133,7 @@ def _result(
         f"{len(dataset.columns)} columns), {len(checks)} checks, {len(failed)} failed"
         + (f", {len(warnings)} warnings" if warnings else "")
         + (f", drift share {drift_share:.2f}" if drift_share is not None else "")
+        + (", target drifted" if target_drift else "")
     )
     if failed:
         worst = ", ".join(c.name for c in failed[:3])
@@ -151,6 +164,8 @@ def _result(
     if drift_share is not None:
         outputs["drift-share"] = f"{drift_share:.4f}"
         metrics["drift_share"] = drift_share
+    if target_drift is not None:
+        metrics["target_drift"] = float(target_drift)
     return StepResult(
         step=STEP,
         passed=passed,
@@ -191,6 +206,11 @@ def _facts(
             **(
                 {"drift_share": result.metrics["drift_share"]}
                 if "drift_share" in result.metrics
+                else {}
+            ),
+            **(
+                {"target_drift": bool(result.metrics["target_drift"])}
+                if "target_drift" in result.metrics
                 else {}
             ),
         },
