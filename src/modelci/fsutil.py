@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from modelci import secrets
+
 
 class NotRegularFile(OSError):
     """The path is a folder, FIFO, socket or device where a file was expected."""
@@ -65,8 +67,6 @@ def _umask() -> int:
     current = os.umask(0o022)
     os.umask(current)
     return current
-
-from modelci import secrets
 
 
 @contextlib.contextmanager
