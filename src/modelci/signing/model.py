@@ -123,7 +123,7 @@ def sign_model(
             key = keys.load_private_key(signer.private_key, signer.password)
             if isinstance(signer, KeySigner):
                 config.use_elliptic_key_signer(
-                    private_key=signer.private_key, password=signer.password
+                    private_key=stack.enter_context(_unencrypted(signer, key))
                 )
                 identity = key_identity(key.public_key())
             else:
@@ -246,12 +246,13 @@ def _hashing(ignored: Sequence[Path]) -> HashingConfig:
 
 
 @contextlib.contextmanager
-def _unencrypted(signer: CertificateSigner, key: Any) -> Iterator[Path]:
+def _unencrypted(signer: KeySigner | CertificateSigner, key: Any) -> Iterator[Path]:
     """The private key as a path model-signing can read.
 
-    model-signing 1.1.1's certificate signer takes no password. An encrypted key is
-    decrypted in memory and handed over through an anonymous pipe (``/dev/fd/N``), so the
-    clear key never touches a disk.
+    model-signing 1.1.1's certificate signer takes no password, and its key signer passes
+    the password on as ``str`` where cryptography needs bytes (a TypeError). So an
+    encrypted key is decrypted here, in memory, and handed over through an anonymous pipe
+    (``/dev/fd/N``): the clear key never touches a disk.
     """
     if signer.password is None:
         yield signer.private_key
