@@ -269,7 +269,14 @@ def keyless_failure(signer: SigningIdentity, verifier: IdentityVerifier, exc: Ba
             f"the signing certificate is for a token from {signer.issuer}, "
             f"not from {verifier.issuer}"
         )
-    return (
-        f"the signature by {signer} is not trusted by "
-        f"{trust.describe(verifier.trust_config)}: {first_line(exc, 200)}"
-    )
+    from sigstore.errors import CertValidationError
+
+    text = first_line(exc, 200)
+    if text.startswith("DSSE:") or "does not match bundle" in text or "inconsistent" in text:
+        return f"the signature does not verify ({text}): the bundle was changed"
+    if isinstance(exc, CertValidationError) or "SCT" in text or "log entry" in text:
+        return (
+            f"the signature by {signer} is not trusted by "
+            f"{trust.describe(verifier.trust_config)}: {text}"
+        )
+    return f"the signature by {signer} does not verify: {text}"
