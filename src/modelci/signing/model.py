@@ -45,6 +45,7 @@ from modelci.signing.statement import Subject, keyless_failure, subjects_for
 
 if TYPE_CHECKING:
     from model_signing.hashing import Config as HashingConfig
+    from model_signing.signing import Config as SigningConfig
 
 MODEL_PREDICATE = "https://model_signing/signature/v1.0"
 # Hash whole files, one per thread: per-file sha256 is what provenance subjects need, and
@@ -104,40 +105,11 @@ def sign_model(
 
     model_dir = _model_folder(model_dir)
     config = signing.Config().set_hashing_config(_hashing(_ignored(model_dir, ignore, signature)))
-    identity: SigningIdentity | None = None
     with (
         tempfile.TemporaryDirectory(prefix="modelci-sign-") as tmp,
         contextlib.ExitStack() as stack,
     ):
-        if isinstance(signer, KeylessSigner):
-            from modelci.signing.token import checked_token
-
-            checked_token(signer.identity_token, "the identity token")
-            trust_file = (
-                trust.file_for(signer.trust_config, Path(tmp)) if signer.trust_config else None
-            )
-            config.use_sigstore_signer(
-                identity_token=signer.identity_token, trust_config=trust_file
-            )
-        else:
-            key = keys.load_private_key(signer.private_key, signer.password)
-            if isinstance(signer, KeySigner):
-                config.use_elliptic_key_signer(
-                    private_key=stack.enter_context(_unencrypted(signer, key))
-                )
-                identity = key_identity(key.public_key())
-            else:
-                leaf = keys.load_certificates([signer.signing_certificate], "signing certificate")[
-                    0
-                ]
-                keys.check_key_pair(key, leaf, signer.private_key, signer.signing_certificate)
-                keys.load_certificates(signer.certificate_chain, "certificate chain")
-                config.use_certificate_signer(
-                    private_key=stack.enter_context(_unencrypted(signer, key)),
-                    signing_certificate=signer.signing_certificate,
-                    certificate_chain=signer.certificate_chain,
-                )
-                identity = certificate_identity(leaf)
+        identity = _use_signer(config, signer, Path(tmp), stack)
         out = Path(tmp) / "model.sig"
         try:
             config.sign(model_dir, out)
@@ -159,6 +131,40 @@ def sign_model(
             f"{signature}: cannot write the signature: {exc.strerror or exc}"
         ) from None
     return Signed(signature, bundle.digests, identity)
+
+
+def _use_signer(
+    config: SigningConfig, signer: Signer, folder: Path, stack: contextlib.ExitStack[bool | None]
+) -> SigningIdentity | None:
+    """Sets ``signer`` on model-signing's config after checking its inputs; returns the
+    identity when it is known before signing (keyless: only the certificate tells)."""
+    if isinstance(signer, KeylessSigner):
+        from modelci.signing.token import checked_token
+
+        checked_token(signer.identity_token, "the identity token")
+        trust_file = trust.file_for(signer.trust_config, folder) if signer.trust_config else None
+        try:  # without a trust config this fetches the public instance's over TUF
+            config.use_sigstore_signer(
+                identity_token=signer.identity_token, trust_config=trust_file
+            )
+        except Exception as exc:
+            raise InfraError(
+                f"cannot set up keyless signing with Sigstore: {first_line(exc, 200)}"
+            ) from None
+        return None
+    key = keys.load_private_key(signer.private_key, signer.password)
+    if isinstance(signer, KeySigner):
+        config.use_elliptic_key_signer(private_key=stack.enter_context(_unencrypted(signer, key)))
+        return key_identity(key.public_key())
+    leaf, *_ = keys.load_certificates([signer.signing_certificate], "signing certificate")
+    keys.check_key_pair(key, leaf, signer.private_key, signer.signing_certificate)
+    keys.load_certificates(signer.certificate_chain, "certificate chain")
+    config.use_certificate_signer(
+        private_key=stack.enter_context(_unencrypted(signer, key)),
+        signing_certificate=signer.signing_certificate,
+        certificate_chain=signer.certificate_chain,
+    )
+    return certificate_identity(leaf)
 
 
 def verify_model(
