@@ -540,3 +540,42 @@ def test_signed_is_what_the_manifest_records(
     assert [s.name for s in signed.subjects()] == sorted(signed.digests)
     with pytest.raises(TypeError):
         signed.digests["x"] = "y"  # type: ignore[index]
+
+
+def test_the_password_appears_nowhere(
+    tmp_path: Path, model: Path, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A canary password through every path that sees it: success and failure, key and
+    certificate, model and statement. It must not show in a message, output, log or file."""
+    from modelci.errors import ModelciError
+    from modelci.signing import KeylessSigner, Statement, sign_statement, subjects_for
+
+    caplog.set_level("DEBUG")
+    write_key(tmp_path / "good.pem", password=CANARY_PASSWORD)
+    write_key(tmp_path / "other.pem", password="something-else")
+    pki = make_pki(tmp_path / "pki", password=CANARY_PASSWORD)
+    messages: list[str] = []
+    good = KeySigner(tmp_path / "good.pem", CANARY_PASSWORD)
+    bad = KeySigner(tmp_path / "other.pem", CANARY_PASSWORD)
+    cert = CertificateSigner(pki.leaf_key, pki.leaf, (pki.intermediate,), CANARY_PASSWORD)
+    statement = Statement(subjects_for({"m": "a" * 64}), "https://example.com/p", {})
+    for call in (
+        lambda: sign_model(model, good, tmp_path / "a.sig"),
+        lambda: sign_model(model, cert, tmp_path / "b.sig"),
+        lambda: sign_model(model, bad, tmp_path / "c.sig"),
+        lambda: sign_model(tmp_path / "missing", good, tmp_path / "d.sig"),
+        lambda: sign_statement(statement, good),
+        lambda: sign_statement(statement, bad),
+        lambda: sign_statement(statement, cert),
+    ):
+        try:
+            call()
+        except ModelciError as exc:
+            messages.append(str(exc))
+    messages += [repr(good), repr(cert), repr(KeylessSigner(CANARY_PASSWORD))]
+    out, err = capfd.readouterr()
+    written = b"".join(p.read_bytes() for p in tmp_path.glob("*.sig"))
+    assert len(messages) == 6  # three failures and three reprs
+    for text in [*messages, out, err, caplog.text]:
+        assert CANARY_PASSWORD not in text
+    assert CANARY_PASSWORD.encode() not in written
