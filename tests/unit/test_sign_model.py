@@ -579,3 +579,15 @@ def test_the_password_appears_nowhere(
     for text in [*messages, out, err, caplog.text]:
         assert CANARY_PASSWORD not in text
     assert CANARY_PASSWORD.encode() not in written
+
+
+def test_digest_model_matches_what_is_signed(
+    tmp_path: Path, model: Path, keypair: tuple[Path, Path]
+) -> None:
+    from modelci.signing import digest_model
+
+    signed = sign_model(model, KeySigner(keypair[0]), model / "model.sig")
+    assert digest_model(model, ignore=[Path("model.sig")]) == signed.digests
+    (model / "link").symlink_to(model / "MLmodel")
+    with pytest.raises(InputError, match="link is a symlink"):
+        digest_model(model)

@@ -247,3 +247,16 @@ def test_keyless_model_signing_refuses_a_bad_token(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="the identity token is not a JWT"):
         sign_model(model, KeylessSigner("not-a-token"), tmp_path / "m.sig")
     assert not (tmp_path / "m.sig").exists()
+
+
+def test_sigstore_python_dsse_verifies_our_p256_envelope(tmp_path: Path) -> None:
+    # sigstore-python has no public key-based verifier (its Verifier needs a Fulcio
+    # certificate, an SCT and a log entry); its DSSE code checks our PAE and signature here.
+    from sigstore import dsse
+    from sigstore_models.intoto import Envelope
+
+    key = write_key(tmp_path / "key.pem", ec.SECP256R1())
+    bundle = json.loads(sign_statement(_statement(), KeySigner(tmp_path / "key.pem")))
+    envelope = dsse.Envelope(Envelope.from_dict(bundle["dsseEnvelope"]))
+    payload = dsse._verify(key.public_key(), envelope)
+    assert json.loads(payload)["predicateType"] == RUN_FACTS

@@ -17,7 +17,7 @@ from modelci.signing.methods import (
     Verifier,
     key_password,
 )
-from modelci.signing.model import Signed, Verified, sign_model, verify_model
+from modelci.signing.model import Signed, Verified, digest_model, sign_model, verify_model
 from modelci.signing.statement import (
     Statement,
     Subject,
@@ -53,6 +53,7 @@ __all__ = [
     "Verified",
     "VerifiedStatement",
     "Verifier",
+    "digest_model",
     "identity_token",
     "key_password",
     "sign_model",

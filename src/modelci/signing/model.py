@@ -214,6 +214,19 @@ def verify_model(
     return Verified(signature, bundle.digests, identity)
 
 
+def digest_model(model_dir: Path, *, ignore: Sequence[Path] = ()) -> Mapping[str, str]:
+    """``{relative posix path: sha256 hex}`` of the files a signature of ``model_dir`` would
+    cover, hashed by model-signing with the same settings as ``sign_model``: for a model
+    that is not signed here (the champion promote checks, provenance subjects)."""
+    model_dir = _model_folder(model_dir)
+    try:
+        manifest = _hashing(_ignored(model_dir, ignore, None)).hash(model_dir)
+    except Exception as exc:
+        raise _signing_failure(exc, model_dir, None) from None
+    digests = {d.identifier: d.digest.digest_hex for d in manifest.resource_descriptors()}
+    return MappingProxyType(dict(sorted(digests.items())))
+
+
 def _model_folder(model_dir: Path) -> Path:
     if not model_dir.is_dir():
         what = "is not a folder" if model_dir.exists() else "does not exist"
@@ -221,11 +234,12 @@ def _model_folder(model_dir: Path) -> Path:
     return model_dir
 
 
-def _ignored(model_dir: Path, ignore: Sequence[Path], signature: Path) -> list[Path]:
+def _ignored(model_dir: Path, ignore: Sequence[Path], signature: Path | None) -> list[Path]:
     """What to leave out, relative to the model folder: ``ignore`` (relative to the model
     folder, or absolute inside it) and the signature (a path as given) if it lies inside."""
     candidates = [path if path.is_absolute() else model_dir / path for path in ignore]
-    candidates.append(signature)
+    if signature is not None:
+        candidates.append(signature)
     roots = (Path(os.path.abspath(model_dir)), model_dir.resolve())
     relative = []
     for path in candidates:
@@ -316,7 +330,7 @@ def _read_bundle(data: bytes) -> _Bundle:
     return _Bundle(data, read.material, MappingProxyType(dict(sorted(digests.items()))))
 
 
-def _signing_failure(exc: Exception, model_dir: Path, signer: Signer) -> ModelciError:
+def _signing_failure(exc: Exception, model_dir: Path, signer: Signer | None) -> ModelciError:
     if isinstance(exc, ModelciError):
         return exc
     text = first_line(exc, 200)
@@ -331,7 +345,7 @@ def _signing_failure(exc: Exception, model_dir: Path, signer: Signer) -> Modelci
         return InputError(f"{model_dir}: cannot read the model: {exc.strerror or exc}")
     if isinstance(signer, KeylessSigner):
         return InfraError(f"keyless signing with Sigstore failed: {text}")
-    return InputError(f"{model_dir}: model-signing could not sign: {text}")
+    return InputError(f"{model_dir}: model-signing failed: {text}")
 
 
 def _model_path(text: str, model_dir: Path) -> str:
