@@ -209,8 +209,11 @@ def verify_model(
         try:
             config.verify(model_dir, copy)
         except Exception as exc:
-            reason = _verification_failure(exc, model_dir, bundle, verifier, identity, hashing)
-            raise GateFailed(f"{model_dir} does not match {signature}: {reason}") from None
+            changes = _what_changed(exc, model_dir, bundle, hashing)
+            if changes:
+                raise GateFailed(f"{model_dir} differs from {signature}: {changes}") from None
+            reason = _verification_failure(exc, model_dir, verifier, identity)
+            raise GateFailed(f"{signature}: {reason}") from None
     return Verified(signature, bundle.digests, identity)
 
 
@@ -357,12 +360,7 @@ def _model_path(text: str, model_dir: Path) -> str:
 
 
 def _verification_failure(
-    exc: Exception,
-    model_dir: Path,
-    bundle: _Bundle,
-    verifier: Verifier,
-    identity: SigningIdentity,
-    hashing: HashingConfig,
+    exc: Exception, model_dir: Path, verifier: Verifier, identity: SigningIdentity
 ) -> str:
     from cryptography.exceptions import InvalidSignature
     from OpenSSL import crypto
@@ -371,9 +369,6 @@ def _verification_failure(
     if isinstance(exc, ModelciError):
         return exc.message
     text = first_line(exc, 200)
-    if isinstance(exc, ValueError) and text.startswith("Signature mismatch"):
-        # The signature itself verified: the model differs from the signed digests.
-        return _what_changed(model_dir, bundle, hashing) or text
     if isinstance(exc, ValueError) and "symlink" in text:
         return f"{_model_path(text, model_dir)} is a symlink (never signed, never followed)"
     if isinstance(exc, ValueError) and "as file or directory" in text:
@@ -393,11 +388,16 @@ def _verification_failure(
     return f"the signature is invalid: {text}"
 
 
-def _what_changed(model_dir: Path, bundle: _Bundle, hashing: HashingConfig) -> str | None:
-    """Which files differ, by hashing the model again (only on this failure path)."""
+def _what_changed(
+    exc: Exception, model_dir: Path, bundle: _Bundle, hashing: HashingConfig
+) -> str | None:
+    """Which files differ when model-signing found the signature valid but the model
+    different, by hashing the model again (only on this failure path)."""
+    if not (isinstance(exc, ValueError) and str(exc).startswith("Signature mismatch")):
+        return None
     try:
         manifest = hashing.hash(model_dir)
         actual = {d.identifier: d.digest.digest_hex for d in manifest.resource_descriptors()}
     except Exception:
-        return None
+        return f"the files differ ({first_line(exc, 200)})"
     return describe_changes(bundle.digests, actual)
