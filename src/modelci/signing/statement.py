@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from modelci.errors import GateFailed, InfraError, InputError, first_line
 from modelci.signing import envelope, keys, trust
@@ -35,6 +35,9 @@ from modelci.signing.methods import (
     Verifier,
     method_mismatch,
 )
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 
@@ -229,7 +232,7 @@ def _verify_traditional(
     return certificate_identity(leaf)
 
 
-def _trusted_certificates(verifier: CertificateVerifier) -> list[Any]:
+def _trusted_certificates(verifier: CertificateVerifier) -> list[Certificate]:
     if not verifier.certificate_chain:
         raise InputError("no certificate to trust: give the root certificate (PEM) to verify with")
     return keys.load_certificates(verifier.certificate_chain, "certificate chain")
