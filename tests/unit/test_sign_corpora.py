@@ -200,3 +200,19 @@ def test_corpus_keyless_statement_edited(tmp_path: Path) -> None:
     document["dsseEnvelope"]["payload"] = base64.b64encode(json.dumps(statement).encode()).decode()
     with pytest.raises(GateFailed, match=r"the signature does not verify .*the bundle was changed"):
         verify_statement(json.dumps(document).encode(), KEYLESS)
+
+
+def test_unreadable_trust_config(tmp_path: Path) -> None:
+    from modelci.errors import InputError
+
+    model = BUNDLES / "v1.1.0-sigstore"
+    (tmp_path / "trust.json").write_text('{"mediaType": "nope"}')
+    for path, reason in (
+        (tmp_path / "trust.json", "not a Sigstore client trust config"),
+        (tmp_path / "absent.json", "cannot read the trust config"),
+    ):
+        with pytest.raises(InputError, match=reason) as failed:
+            verify_model(
+                model, model / "model.sig", IdentityVerifier(CORPUS_IDENTITY, CORPUS_ISSUER, path)
+            )
+        assert path.name in str(failed.value)

@@ -4,6 +4,7 @@ offline, or a client trust config file for another instance."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,7 @@ def load(path: Path | None) -> ClientTrustConfig:
         level = tuf_log.level
         tuf_log.setLevel(logging.ERROR)
         try:
-            return ClientTrustConfig.production(offline=True)
+            return _production_offline()
         finally:
             tuf_log.setLevel(level)
     try:
@@ -44,6 +45,23 @@ def load(path: Path | None) -> ClientTrustConfig:
         raise InputError(
             f"{path}: not a Sigstore client trust config: {first_line(exc, 160)}"
         ) from None
+
+
+def _production_offline() -> ClientTrustConfig:
+    """sigstore-python's offline production config: the trust root in its cache
+    (~/.cache/sigstore-python/tuf/...), seeded from the copy bundled in the package on
+    first use. That seeding is a plain write, so a second process starting at the same
+    moment can read half a file: read again before giving up."""
+    from sigstore.models import ClientTrustConfig
+
+    failure: Exception = RuntimeError("no attempt")
+    for _ in range(3):
+        try:
+            return ClientTrustConfig.production(offline=True)
+        except Exception as exc:
+            failure = exc
+            time.sleep(0.2)
+    raise InputError(f"cannot read sigstore-python's trust root: {first_line(failure, 160)}")
 
 
 def file_for(path: Path | None, folder: Path) -> Path:
