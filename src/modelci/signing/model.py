@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from modelci import fsutil
 from modelci.data.digest import combine
@@ -44,6 +44,7 @@ from modelci.signing.methods import (
 from modelci.signing.statement import Subject, keyless_failure, subjects_for
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
     from model_signing.hashing import Config as HashingConfig
     from model_signing.signing import Config as SigningConfig
 
@@ -91,7 +92,6 @@ class Verified:
 class _Bundle:
     """A model-signing bundle read before verification (only trusted once verified)."""
 
-    data: bytes
     material: envelope.Material
     digests: Mapping[str, str]
 
@@ -269,7 +269,9 @@ def _hashing(ignored: Sequence[Path]) -> HashingConfig:
 
 
 @contextlib.contextmanager
-def _unencrypted(signer: KeySigner | CertificateSigner, key: Any) -> Iterator[Path]:
+def _unencrypted(
+    signer: KeySigner | CertificateSigner, key: EllipticCurvePrivateKey
+) -> Iterator[Path]:
     """The private key as a path model-signing can read.
 
     model-signing 1.1.1's certificate signer takes no password, and its key signer passes
@@ -330,7 +332,7 @@ def _read_bundle(data: bytes) -> _Bundle:
         raise ValueError(f"the signed statement lacks {exc}") from None
     except json.JSONDecodeError:
         raise ValueError("the signed payload is not JSON") from None
-    return _Bundle(data, read.material, MappingProxyType(dict(sorted(digests.items()))))
+    return _Bundle(read.material, MappingProxyType(dict(sorted(digests.items()))))
 
 
 def _signing_failure(exc: Exception, model_dir: Path, signer: Signer | None) -> ModelciError:
