@@ -182,6 +182,12 @@ def _fit(name: str, cls: type, data: dict[str, Any]) -> Any:
 
 def composite_models(data: dict[str, Any] | None = None) -> dict[str, Any]:
     """Pipelines and column transformers as projects write them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _composite_models(data or _data())
+
+
+def _composite_models(data: dict[str, Any]) -> dict[str, Any]:
     import pandas as pd
     from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
     from sklearn.decomposition import PCA
@@ -200,7 +206,6 @@ def composite_models(data: dict[str, Any] | None = None) -> dict[str, Any]:
     )
     from sklearn.svm import SVC
 
-    data = data or _data()
     x, y3, labels = data["X"], data["y3"], data["ylabels"]
     frame = pd.DataFrame(x, columns=["sl", "sw", "pl", "pw"])
     frame["color"] = np.array(["red", "green", "blue"])[np.arange(len(frame)) % 3]

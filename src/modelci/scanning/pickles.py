@@ -634,16 +634,19 @@ def _build(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
             w._joblib_array(target, stream, pos)
 
 
-def _ext(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
-    w.globals_seen += 1
-    w._report(
-        Rule.EXTENSION_CODE,
-        f"EXT opcode at byte {pos} imports extension code {arg}, whatever the loading "
-        "process registered under that number with copyreg",
-        pos,
-        "EXT",
-    )
-    w.stack.append(Ref(None))
+def _ext(name: str) -> Any:
+    def handler(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
+        w.globals_seen += 1
+        w._report(
+            Rule.EXTENSION_CODE,
+            f"{name} at byte {pos} imports extension code {arg}, whatever the loading "
+            "process registered under that number with copyreg",
+            pos,
+            name,
+        )
+        w.stack.append(Ref(None))
+
+    return handler
 
 
 def _persid(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
@@ -745,9 +748,9 @@ _HANDLERS: dict[str, Any] = {
     "NEWOBJ": _newobj,
     "NEWOBJ_EX": _newobj_ex,
     "BUILD": _build,
-    "EXT1": _ext,
-    "EXT2": _ext,
-    "EXT4": _ext,
+    "EXT1": _ext("EXT1"),
+    "EXT2": _ext("EXT2"),
+    "EXT4": _ext("EXT4"),
     "PERSID": _persid,
     "BINPERSID": _binpersid,
     "PROTO": _proto,

@@ -68,7 +68,8 @@ class Session:
         opcode: str | None = None,
         global_: Global | None = None,
     ) -> None:
-        key = (where, rule, offset, opcode, global_)
+        message = " ".join(message.split())
+        key = (where, rule, offset, opcode, global_, message)
         if key in self._reported:
             return
         self._reported.add(key)
@@ -77,7 +78,7 @@ class Session:
                 file=where.file,
                 rule=rule.value,
                 severity=rule.severity,
-                message=" ".join(message.split()),
+                message=message,
                 offset=offset,
                 opcode=opcode,
                 global_=global_,
