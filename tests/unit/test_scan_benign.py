@@ -6,12 +6,15 @@ dataset, ensembles shrunk to 5 members), about 12 s to scan ~1,700 files.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import time
 import warnings
+from collections.abc import Iterator
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -29,7 +32,7 @@ SERIALIZER_REFUSALS = {
 @dataclass(frozen=True)
 class Benign:
     root: Path
-    models: dict[str, Any]
+    models: list[str]
     failed: dict[str, str]
     refused: dict[str, str]
     files: int
@@ -38,16 +41,54 @@ class Benign:
     scan_seconds: float
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def benign(tmp_path_factory: pytest.TempPathFactory) -> Benign:
-    root = tmp_path_factory.mktemp("benign")
+def benign(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Benign:
+    # one corpus for the whole run: pytest-xdist workers share it through their common
+    # base folder, and the first to arrive builds it
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    root = shared / "scan-benign"
+    summary = root / "corpus.json"
+    with _locked(shared / "scan-benign.lock"):
+        if not summary.exists():
+            start = time.perf_counter()
+            models, failed = fitted_models()
+            files, refused = write_benign(root / "files", models)
+            summary.write_text(
+                json.dumps(
+                    {
+                        "models": sorted(models),
+                        "failed": failed,
+                        "refused": refused,
+                        "files": len(files),
+                        "seconds": time.perf_counter() - start,
+                    }
+                )
+            )
+    built = json.loads(summary.read_text())
     start = time.perf_counter()
-    models, failed = fitted_models()
-    files, refused = write_benign(root, models)
-    built = time.perf_counter()
-    report = scan(root)
-    done = time.perf_counter()
-    return Benign(root, models, failed, refused, len(files), report, built - start, done - built)
+    report = scan(root / "files")
+    return Benign(
+        root / "files",
+        built["models"],
+        built["failed"],
+        built["refused"],
+        built["files"],
+        report,
+        built["seconds"],
+        time.perf_counter() - start,
+    )
 
 
 def test_every_listed_estimator_fits(benign: Benign) -> None:

@@ -117,6 +117,12 @@ class Stream:
         return n
 
     def read(self, n: int = -1) -> bytes:
+        i = self._i
+        if 0 <= n <= len(self._buf) - i:
+            # the common case (one opcode byte, a short argument): already buffered, so
+            # already within the file's size and the budget
+            self._i = i + n
+            return self._buf[i : i + n]
         if n is None or n < 0:
             n = self._size - self.tell() if self._size is not None else 1 << 62
         n = self._cap(n)
