@@ -522,6 +522,18 @@ def build_malicious(root: Path, sentinel: Path) -> list[Case]:
         Expect("persistent-id", opcode="BINPERSID"),
     )
 
+    data = (
+        _proto(4) + _stack_global("sklearn.linear_model._ridge", "Ridge")
+        + b"N}" + _u("fit") + _stack_global("numpy", "log") + b"s\x86b."
+    )  # fmt: skip
+    b.add(
+        "build-on-a-class",
+        "memo",
+        "memo/build_class.pkl",
+        data,
+        Expect("build-global", opcode="BUILD", offset=_first(data, "BUILD")),
+    )
+
     # -- several pickles in one file, broken files
     benign = pickle.dumps({"weights": [1.0, 2.0]}, protocol=4)
     data = benign + p4
@@ -553,6 +565,15 @@ def build_malicious(root: Path, sentinel: Path) -> list[Case]:
         Expect(ug, "os:system", container="zip view"),
     )
 
+    # pickletools reads INT in decimal, the C unpickler in any base: pickle.load runs this
+    b.add(
+        "int-base-divergence",
+        "streams",
+        "streams/hex_int.txt",
+        b"I0x1\n0" + p0,
+        Expect("unparseable"),
+    )
+
     # -- wrong extensions (content decides)
     for rel in ("ext/model.json", "ext/README.md", "ext/weights.npy", "ext/conda.yaml"):
         b.add(
@@ -578,6 +599,16 @@ def build_malicious(root: Path, sentinel: Path) -> list[Case]:
             wrap(p4),
             Expect(ug, "os:system", "STACK_GLOBAL", _first(p4, "STACK_GLOBAL"), container=name),
         )
+    odd = lzma.compress(
+        p4, format=lzma.FORMAT_ALONE, filters=[{"id": lzma.FILTER_LZMA1, "dict_size": 0x10100}]
+    )
+    b.add(
+        "lzma-odd-dictionary-size",
+        "compression",
+        "compression/odd.bin",
+        odd,
+        Expect(ug, "os:system", container="lzma"),
+    )
     b.add(
         "gzip-in-zlib",
         "compression",
@@ -634,6 +665,26 @@ def build_malicious(root: Path, sentinel: Path) -> list[Case]:
         "joblib/ambiguous.joblib",
         _joblib_ambiguous(short),
         Expect(ug, "os:system", "GLOBAL", container="pickle.load reading"),
+    )
+
+    elsize, offset = _joblib_elsize_trick(b.touch)
+    b.add(
+        "joblib-dtype-elsize",
+        "joblib",
+        "joblib/elsize.joblib",
+        elsize,
+        Expect(ug, "os:system", "STACK_GLOBAL", offset),
+    )
+    data = (
+        _proto(4) + _stack_global("sklearn.neighbors._kd_tree", "newObj")
+        + _stack_global("joblib.numpy_pickle", "NumpyArrayWrapper") + b"\x85R."
+    )  # fmt: skip
+    b.add(
+        "joblib-wrapper-through-newobj",
+        "joblib",
+        "joblib/wrapper_newobj.joblib",
+        data,
+        Expect("joblib-ambiguous", opcode="REDUCE", offset=_first(data, "REDUCE")),
     )
 
     # -- zip, npz, skops, nesting
@@ -768,6 +819,26 @@ def _joblib_ambiguous(payload: bytes) -> bytes:
     if not payload.startswith(b"c") or len(payload) > 99:
         raise ValueError("the payload must start with GLOBAL and fit 99 bytes")
     return data[:cut] + b"\x63" + pad[1:] + b"\0" + rest
+
+
+def _joblib_elsize_trick(command: str) -> tuple[bytes, int]:
+    """A joblib file whose float64 dtype claims a 1000-byte item size: numpy ignores it (so
+    does joblib, reading 8 bytes), and opcodes follow the 8 bytes. Returns the bytes and
+    the offset of their STACK_GLOBAL."""
+    import joblib
+    import numpy as np
+
+    buffer = io.BytesIO()
+    joblib.dump(np.arange(1.0), buffer)
+    data = buffer.getvalue()
+    sizes = b"J\xff\xff\xff\xffJ\xff\xff\xff\xff"  # elsize -1, alignment -1
+    at = data.index(sizes)
+    data = data[:at] + b"J" + struct.pack("<i", 1000) + data[at + 5 :]
+    if not data.endswith(b"."):
+        raise ValueError("joblib's stream no longer ends with STOP")
+    head = data[:-1] + b"0"  # POP the array joblib put on the stack
+    tail = _stack_global("os", "system") + _u(command) + b"\x85R."
+    return head + tail, len(head) + len(_u("os")) + len(_u("system"))
 
 
 def _iter_until_build(data: bytes) -> list[tuple[str, Any, int]]:

@@ -230,9 +230,11 @@ def test_python_files_warn_and_shadowing_fails(tmp_path: Path) -> None:
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (tmp_path / "code" / "helpers.py").write_text("")  # code/ is no package: no shadowing
+    (tmp_path / "code" / "hannels:.py").write_text("")  # what "channels:" as a GLOBAL imports
     report = scan(tmp_path)
     found = sorted((f.file, f.rule) for f in report.findings)
     assert found == [
+        ("code/hannels:.py", "module-shadowing"),
         ("code/helpers.py", "python-code"),
         ("code/joblib/__init__.py", "module-shadowing"),
         ("features.py", "python-code"),

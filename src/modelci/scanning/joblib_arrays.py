@@ -19,26 +19,29 @@ _DTYPES = frozenset({Global("numpy", "dtype")})
 _TYPESTR = re.compile(r"[A-Za-z?][0-9]*")
 
 
-def wrapper_layout(state: Value | None, pos: int) -> tuple[int, bool, int, bool]:
-    """(itemsize, has objects, element count, padded) of a NumpyArrayWrapper's state."""
-    fields: dict[Any, Value] = {}
-    for part in state.items if isinstance(state, Tup) else (state,):
-        if isinstance(part, Dic):
-            fields.update(part.items)
-    shape = fields.get("shape")
+def wrapper_layout(attrs: dict[Any, Value], pos: int) -> tuple[int, bool, int, bool]:
+    """(itemsize, has objects, element count, padded) from a NumpyArrayWrapper's attributes
+    (every BUILD's state merged, as the object's ``__dict__`` would hold them)."""
+    shape = attrs.get("shape")
     if not isinstance(shape, Tup) or not all(
         isinstance(d, Const) and type(d.value) is int and d.value >= 0 for d in shape.items
     ):
         raise Malformed(f"the NumpyArrayWrapper BUILD at byte {pos} has no readable shape")
     count = math.prod(d.value for d in shape.items if isinstance(d, Const))
-    itemsize, hasobject = _dtype_layout(fields.get("dtype"), pos)
-    padding = fields.get("numpy_array_alignment_bytes")
+    dtype = _dtype(attrs.get("dtype"), pos)
+    padding = attrs.get("numpy_array_alignment_bytes")
+    # joblib pads whenever the attribute exists and is not None
     aligned = padding is not None and not (isinstance(padding, Const) and padding.value is None)
-    return itemsize, hasobject, count, aligned
+    return int(dtype.itemsize), bool(dtype.hasobject), count, aligned
 
 
-def _dtype_layout(value: Value | None, pos: int, depth: int = 0) -> tuple[int, bool]:
-    """(itemsize, has objects) of a pickled numpy dtype, read from its reduce arguments."""
+def _dtype(value: Value | None, pos: int, depth: int = 0) -> Any:
+    """The numpy dtype the unpickler would rebuild, from constants only.
+
+    Built by numpy itself (``np.dtype(typestr)`` then ``__setstate__`` with the pickled
+    state, as unpickling does) so item size and object-ness are exactly what joblib will
+    use with this numpy: numpy decides which state fields it honours for which kind.
+    """
     if (
         depth > 32
         or not isinstance(value, Obj)
@@ -47,27 +50,31 @@ def _dtype_layout(value: Value | None, pos: int, depth: int = 0) -> tuple[int, b
         or not value.args.items
         or not isinstance(value.args.items[0], Const)
         or not isinstance(value.args.items[0].value, str)
+        or not _TYPESTR.fullmatch(value.args.items[0].value)
     ):
         raise Malformed(f"the NumpyArrayWrapper BUILD at byte {pos} has no readable dtype")
-    typestr: str = value.args.items[0].value
-    state = value.state.items if isinstance(value.state, Tup) else ()
-    hasobject = typestr.startswith("O")
-    subarray = state[2] if len(state) > 2 else None
-    if isinstance(subarray, Tup) and subarray.items:
-        hasobject |= _dtype_layout(subarray.items[0], pos, depth + 1)[1]
-    fields = state[4] if len(state) > 4 else None
-    if isinstance(fields, Dic):
-        for entry in fields.items.values():
-            if isinstance(entry, Tup) and entry.items:
-                hasobject |= _dtype_layout(entry.items[0], pos, depth + 1)[1]
-    elsize = state[5] if len(state) > 5 else None
-    if isinstance(elsize, Const) and type(elsize.value) is int and elsize.value > 0:
-        return elsize.value, hasobject
-    if not _TYPESTR.fullmatch(typestr):
-        raise Malformed(f"the dtype {typestr[:40]!r} at byte {pos} is not a simple type")
     import numpy as np
 
+    flags = [item.value for item in value.args.items[1:3] if isinstance(item, Const)]
+    align = bool(flags[0]) if flags and isinstance(flags[0], bool) else False
     try:
-        return int(np.dtype(typestr).itemsize), hasobject
-    except TypeError:
-        raise Malformed(f"the dtype {typestr!r} at byte {pos} is unknown to numpy") from None
+        dtype: Any = np.dtype(value.args.items[0].value, align=align, copy=True)
+        if value.state is not None:
+            dtype.__setstate__(_plain(value.state, pos, depth))
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise Malformed(f"the dtype at byte {pos} cannot be rebuilt ({exc})") from None
+    return dtype
+
+
+def _plain(value: Value, pos: int, depth: int) -> Any:
+    """A dtype's pickled state as plain values (nested dtypes rebuilt); anything else in it
+    (a call result, a global) makes the layout unknowable."""
+    if isinstance(value, Const):
+        return value.value
+    if isinstance(value, Tup):
+        return tuple(_plain(item, pos, depth) for item in value.items)
+    if isinstance(value, Dic):
+        return {key: _plain(item, pos, depth) for key, item in value.items.items()}
+    if isinstance(value, Obj):
+        return _dtype(value, pos, depth + 1)
+    raise Malformed(f"the dtype state at byte {pos} holds {type(value).__name__.lower()}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from modelci.scanning.findings import Global
 from modelci.scanning.rules import Rule
 from modelci.scanning.streams import Stream
 from modelci.scanning.symbols import (
@@ -16,7 +17,10 @@ from modelci.scanning.symbols import (
     Obj,
     Ref,
     Tup,
+    Value,
     describe,
+    holds_wrapper,
+    instance_class,
 )
 
 if TYPE_CHECKING:
@@ -26,6 +30,15 @@ if TYPE_CHECKING:
 _MAX_CONST_STR = 4096
 #: bytes constants at least this long are checked for an embedded pickle or archive
 _MIN_EMBEDDED = 32
+#: what joblib leaves on the stack in place of a wrapper it has read
+_ARRAY = Global("numpy", "ndarray")
+
+
+def _stored(w: Walker, opcode: str, pos: int, *values: Value) -> None:
+    """Values go into a list, set or dict: joblib's wrapper class must not (see
+    symbols.holds_wrapper)."""
+    if any(holds_wrapper(v) for v in values):
+        w.wrapper_misuse(opcode, pos)
 
 
 def _push_const(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
@@ -72,17 +85,17 @@ def _need_top(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
 
 
 def _append(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
-    w._pop()
+    _stored(w, "APPEND", pos, w._pop())
     w._top()
 
 
 def _appends(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
-    w._pop_mark()
+    _stored(w, "APPENDS", pos, *w._pop_mark())
     w._top()
 
 
 def _list_from_mark(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
-    w._pop_mark()
+    _stored(w, "LIST", pos, *w._pop_mark())
     w.stack.append(OPAQUE)
 
 
@@ -104,6 +117,7 @@ def _tuple_n(n: int) -> Any:
 
 def _dict(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
     items = w._pop_mark()
+    _stored(w, "DICT", pos, *items)
     if len(items) % 2:
         raise Malformed(f"DICT at byte {pos} has an odd number of items")
     d = Dic()
@@ -115,6 +129,7 @@ def _dict(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
 def _setitem(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
     value = w._pop()
     key = w._pop()
+    _stored(w, "SETITEM", pos, key, value)
     target = w._top()
     if isinstance(target, Dic):
         target.set(key, value)
@@ -122,6 +137,7 @@ def _setitem(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
 
 def _setitems(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
     items = w._pop_mark()
+    _stored(w, "SETITEMS", pos, *items)
     target = w._top()
     if len(items) % 2:
         raise Malformed(f"SETITEMS at byte {pos} has an odd number of items")
@@ -223,7 +239,7 @@ def _newobj(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
 
 
 def _newobj_ex(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
-    w._pop()  # kwargs
+    _stored(w, "NEWOBJ_EX", pos, w._pop())  # kwargs
     args = w._pop()
     cls = w._pop()
     w.stack.append(w._call(cls, args, "NEWOBJ_EX", pos))
@@ -232,8 +248,9 @@ def _newobj_ex(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
 def _build(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
     state = w._pop()
     target = w._top()
+    parts = state.items if isinstance(state, Tup) else (state,)
     dunders: set[str] = set()
-    for part in state.items if isinstance(state, Tup) else (state,):
+    for part in parts:
         if isinstance(part, Dic):
             dunders |= part.dunders
     if dunders:
@@ -244,10 +261,25 @@ def _build(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
             pos,
             "BUILD",
         )
-    if isinstance(target, Obj):
-        target.state = state
-        if w.joblib and target.cls == NUMPY_ARRAY_WRAPPER:
-            w._joblib_array(target, stream, pos)
+    if isinstance(target, Ref):
+        w._report(
+            Rule.BUILD_GLOBAL,
+            f"BUILD at byte {pos} sets attributes on {target.global_ or 'an imported object'} "
+            "itself: every later use of it would run what they point to",
+            pos,
+            "BUILD",
+        )
+    _stored(w, "BUILD", pos, state)
+    if not isinstance(target, Obj):
+        return
+    target.state = state
+    for part in parts:
+        if isinstance(part, Dic):
+            target.attrs = {**(target.attrs or {}), **part.items}
+    if w.joblib and instance_class(target) == NUMPY_ARRAY_WRAPPER:
+        w._joblib_array(target, stream, pos)
+        # joblib's load_build replaces the wrapper on the stack with the array it read
+        w.stack[-1] = Obj(_ARRAY, Tup(()))
 
 
 def _ext(name: str) -> Any:
@@ -277,7 +309,7 @@ def _persid(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
 
 
 def _binpersid(w: Walker, arg: Any, pos: int, stream: Stream) -> None:
-    w._pop()
+    _stored(w, "BINPERSID", pos, w._pop())
     w._report(
         Rule.PERSISTENT_ID,
         f"BINPERSID at byte {pos} hands a persistent id to the loader's persistent_load "

@@ -33,13 +33,17 @@ from modelci.scanning.rules import Rule
 from modelci.scanning.sniff import OPCODE_BYTES
 from modelci.scanning.streams import LimitExceeded, Stream, Unsupported
 from modelci.scanning.symbols import (
+    NUMPY_ARRAY_WRAPPER,
+    RECONSTRUCTOR,
     Malformed,
     NotAPickle,
     Obj,
     Ref,
+    Tup,
     Value,
     describe,
     effective_global,
+    holds_wrapper,
 )
 from modelci.scanning.where import Where
 
@@ -66,6 +70,8 @@ class Outcome:
     #: probing: an importable global was seen or a STOP reached, so loaders would act on it
     acts: bool = False
     error: str | None = None
+    #: where the opcode that could not be parsed starts
+    failed_at: int | None = None
 
 
 class Walker:
@@ -99,6 +105,7 @@ class Walker:
         self.hits: dict[Global, _Hit] = {}
         self.allowed: set[Global] = set()
         self.globals_seen = 0
+        self.at = 0
 
     # -- reporting
     def _report(
@@ -169,7 +176,28 @@ class Walker:
             self.hits[g] = _Hit(pos, opcode)
         return Ref(g)
 
+    def wrapper_misuse(self, opcode: str, pos: int) -> None:
+        self._report(
+            Rule.JOBLIB_AMBIGUOUS,
+            f"{opcode} at byte {pos} hands on joblib's NumpyArrayWrapper class in a way joblib "
+            "never writes: joblib could then read raw array bytes where the scanner reads "
+            "opcodes",
+            pos,
+            opcode,
+            NUMPY_ARRAY_WRAPPER,
+        )
+
     def _call(self, target: Value, args: Value, opcode: str, pos: int) -> Obj:
+        honest = (  # protocol 0/1: copyreg._reconstructor(NumpyArrayWrapper, object, None)
+            isinstance(target, Ref)
+            and target.global_ == RECONSTRUCTOR
+            and isinstance(args, Tup)
+            and args.items
+            and isinstance(args.items[0], Ref)
+            and not any(holds_wrapper(item) for item in args.items[1:])
+        )
+        if not honest and holds_wrapper(args):
+            self.wrapper_misuse(opcode, pos)
         if isinstance(target, Ref):
             return Obj(target.global_, args)
         self._report(
@@ -187,6 +215,7 @@ class Walker:
         ops = pickletools.genops(stream)  # type: ignore[arg-type]
         handlers = HANDLERS
         base = self.base
+        self.at = stream.tell()
         for opcode, arg, pos in ops:
             name = opcode.name
             at = base + (pos or 0)  # the stream has tell(): genops always gives one
@@ -196,10 +225,11 @@ class Walker:
             handler(self, arg, at, stream)
             if self.stopped:
                 return
+            self.at = stream.tell()  # where the next opcode starts, should it break
 
     # -- joblib inline arrays
     def _joblib_array(self, wrapper: Obj, stream: Stream, pos: int) -> None:
-        itemsize, hasobject, count, aligned = wrapper_layout(wrapper.state, pos)
+        itemsize, hasobject, count, aligned = wrapper_layout(wrapper.attrs or {}, pos)
         self.used_joblib = True
         start = stream.tell()
         at = self.base + start
@@ -303,6 +333,7 @@ def walk_pickles(session: Session, stream: Stream, where: Where, *, probe: bool 
         except Exception as exc:  # genops' ValueError, Malformed, broken UTF-8, ...
             outcome.acts = outcome.acts or walker.importable_global or walker.stopped
             outcome.error = f"{type(exc).__name__}: {exc}"
+            outcome.failed_at = walker.at
             walker.flush()
             if not probe:
                 session.report(

@@ -19,6 +19,7 @@ class Rule(StrEnum):
     PERSISTENT_ID = "persistent-id"
     INDIRECT_CALL = "indirect-call"
     BUILD_DUNDER = "build-dunder"
+    BUILD_GLOBAL = "build-global"
     JOBLIB_AMBIGUOUS = "joblib-ambiguous"
     UNPARSEABLE = "unparseable"
     LIMIT_EXCEEDED = "limit-exceeded"
@@ -98,11 +99,18 @@ RULES: dict[Rule, RuleInfo] = {
         "trick that turns a later BUILD into a call of attacker-chosen code.",
         "Do not load the file.",
     ),
+    Rule.BUILD_GLOBAL: RuleInfo(
+        "error",
+        "A BUILD sets attributes on an imported class or function itself, changing what "
+        "later code (the loader's, or the model's) runs.",
+        "Do not load the file.",
+    ),
     Rule.JOBLIB_AMBIGUOUS: RuleInfo(
         "error",
-        "Bytes joblib reads as array data after a NumpyArrayWrapper would run as pickle "
-        "opcodes if the file were loaded with pickle.load instead of joblib.load.",
-        "Re-save the model with joblib >= 1.2, which puts a padding byte there.",
+        "joblib and pickle.load could read the file differently: bytes joblib takes as raw "
+        "array data would run as pickle opcodes under pickle.load, or joblib's "
+        "NumpyArrayWrapper is used in a way that leaves where array data starts unknown.",
+        "Re-save the model with joblib >= 1.2 (honest files never do this).",
     ),
     Rule.UNPARSEABLE: RuleInfo(
         "error",

@@ -182,7 +182,16 @@ def _python_file(session: Session, root: Path, rel: str, protected: frozenset[st
         if (root.joinpath(*parts[: i + 1]) / "__init__.py").is_file():
             names.add(parts[i])
     shadowed = sorted(names & protected)
-    if shadowed:
+    unnamed = sorted(n for n in names if not n.isidentifier())
+    if unnamed:
+        # no import statement can name it; only importlib or an unpickler's GLOBAL can
+        session.report(
+            Where(rel),
+            Rule.MODULE_SHADOWING,
+            f"Python code named {', '.join(unnamed)!s} can only be imported by a loader "
+            "(importlib, a pickle GLOBAL), never by an import statement: rename or remove it",
+        )
+    elif shadowed:
         session.report(
             Where(rel),
             Rule.MODULE_SHADOWING,

@@ -170,7 +170,7 @@ class Session:
         # no magic: a protocol 0/1 pickle, text, or some other binary
         if head[0] in OPCODE_BYTES:
             probe = walk_pickles(self, stream, where, probe=True)
-            if probe.acts:
+            if probe.acts or _c_reads_on(opener, probe.failed_at):
                 outcome = walk_pickles(self, opener(), where)
                 return "joblib" if outcome.joblib else "pickle"
         if looks_like_text(head):
@@ -240,6 +240,30 @@ class Session:
             "it was scanned",
         )
         self.scan_stream(lambda: Stream.of_bytes(data), where, seekable=lambda: io.BytesIO(data))
+
+
+def _c_reads_on(opener: Opener, at: int | None) -> bool:
+    """Whether the unpickler would go on where pickletools stopped the probe.
+
+    The C unpickler reads INT and LONG arguments in any base Python accepts (``0x1F``,
+    ``0o17``); pickletools only in decimal. A stream that stops the probe only there is a
+    pickle a loader reads on, so it is scanned as one (and fails closed).
+    """
+    if at is None:
+        return False
+    stream = opener()
+    stream.skip(at)
+    line = stream.readline()
+    if line[:1] not in (b"I", b"L"):
+        return False
+    text = line[1:].strip()
+    if line[:1] == b"L" and text.endswith(b"L"):
+        text = text[:-1]
+    try:
+        int(text.decode("ascii"), 0)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def _decode_whole(codec: str, data: bytes, limit: int) -> bytes | None:

@@ -66,7 +66,8 @@ def sniff(head: bytes) -> Kind:
     zlib_header = len(head) > 1 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
     if zlib_header and _inflates(head):
         return Kind.ZLIB
-    if head.startswith(b"\x5d\x00\x00") and _lzma_alone(head):
+    # joblib takes any file starting 5d 00 for lzma: so does the scanner, if it decodes
+    if head.startswith(b"\x5d\x00") and _lzma_alone(head):
         return Kind.LZMA
     if head.startswith(_NATIVE_MAGIC) or (head.startswith(b"MZ") and _pe(head)):
         return Kind.NATIVE

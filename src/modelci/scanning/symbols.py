@@ -9,6 +9,8 @@ from typing import Any
 from modelci.scanning.findings import Global
 
 NUMPY_ARRAY_WRAPPER = Global("joblib.numpy_pickle", "NumpyArrayWrapper")
+#: how protocol 0/1 pickles build a plain object: _reconstructor(cls, base, state)
+RECONSTRUCTOR = Global("copyreg", "_reconstructor")
 _MAX_DICT_ITEMS = 256
 
 
@@ -48,6 +50,8 @@ class Obj(Value):
     cls: Global | None
     args: Value
     state: Value | None = None
+    #: every BUILD's dict state merged: what the object's ``__dict__`` would hold
+    attrs: dict[Any, Value] | None = None
 
 
 @dataclass(eq=False, slots=True)
@@ -92,3 +96,23 @@ def describe(value: Value) -> str:
     if isinstance(value, Const):
         return f"a constant {type(value.value).__name__}"
     return type(value).__name__.lower()
+
+
+def instance_class(value: Obj) -> Global | None:
+    """The class an object is an instance of, when the call that made it says so."""
+    if value.cls == RECONSTRUCTOR and isinstance(value.args, Tup) and value.args.items:
+        first = value.args.items[0]
+        return first.global_ if isinstance(first, Ref) else None
+    return value.cls
+
+
+def holds_wrapper(value: Value) -> bool:
+    """Whether ``value`` is, or is a tuple holding, joblib's NumpyArrayWrapper class.
+
+    Lists, sets and dicts never hold it unreported: putting it in one is itself a finding.
+    """
+    if isinstance(value, Ref):
+        return value.global_ == NUMPY_ARRAY_WRAPPER
+    if isinstance(value, Tup):
+        return any(holds_wrapper(item) for item in value.items)
+    return False
