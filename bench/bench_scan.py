@@ -1,6 +1,7 @@
 """The model scanner against picklescan and modelscan, on the same files, in one run.
 
-    python3 -m venv bench/.venv-scan && bench/.venv-scan/bin/pip install -r bench/requirements-scan.txt
+    python3 -m venv bench/.venv-scan
+    bench/.venv-scan/bin/pip install -r bench/requirements-scan.txt
     .venv/bin/python bench/bench_scan.py [--repeat 3] [--rebuild]
 
 Two corpora, built by the test suite's own builders (tests/unit/scan_corpus.py and
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -99,7 +99,11 @@ def _picklescan(root: Path, repeat: int, strict: bool) -> Run:
             path = Path(match.group("path"))
             rel = str(path.relative_to(root)) if path.is_absolute() else str(path)
             flagged.add(_member_file(root, rel))
-    errors = sum(1 for line in (done.stdout + done.stderr).splitlines() if "could not parse" in line or line.startswith("ERROR"))
+    errors = sum(
+        1
+        for line in (done.stdout + done.stderr).splitlines()
+        if "could not parse" in line or line.startswith("ERROR")
+    )
     name = "picklescan --strict" if strict else "picklescan"
     return Run(name, seconds, flagged, [f"{errors} parse errors or warnings"])
 
@@ -107,7 +111,16 @@ def _picklescan(root: Path, repeat: int, strict: bool) -> Run:
 def _modelscan(root: Path, repeat: int) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.json"
-        command = [str(PEERS / "bin" / "modelscan"), "scan", "-p", str(root), "-r", "json", "-o", str(out)]
+        command = [
+            str(PEERS / "bin" / "modelscan"),
+            "scan",
+            "-p",
+            str(root),
+            "-r",
+            "json",
+            "-o",
+            str(out),
+        ]
         seconds, _ = _time(command, repeat)
         report = json.loads(out.read_text())
     flagged = {_member_file(root, issue["source"]) for issue in report.get("issues", [])}
@@ -144,7 +157,9 @@ def _malicious() -> tuple[Path, list[Case], Path]:
 
 
 def _blocked(case: Case, flagged: set[str]) -> bool:
-    return any(name == case.path or name.startswith(case.path.rstrip("/") + "/") for name in flagged)
+    return any(
+        name == case.path or name.startswith(case.path.rstrip("/") + "/") for name in flagged
+    )
 
 
 def main() -> None:
@@ -153,7 +168,10 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached benign corpus")
     args = parser.parse_args()
     if not (PEERS / "bin" / "picklescan").exists():
-        raise SystemExit(f"peers missing: python3 -m venv {PEERS} && {PEERS}/bin/pip install -r {HERE / 'requirements-scan.txt'}")
+        requirements = HERE / "requirements-scan.txt"
+        raise SystemExit(
+            f"peers missing: python3 -m venv {PEERS} && {PEERS}/bin/pip install -r {requirements}"
+        )
     DATA.mkdir(parents=True, exist_ok=True)
     benign_root, benign_files = _benign(args.rebuild)
     mal_root, cases, sentinel = _malicious()
@@ -176,10 +194,14 @@ def main() -> None:
         raise SystemExit("a payload ran during the benchmark: the sentinel file exists")
 
     base_b, base_m = rows[0][0].seconds, rows[0][1].seconds
-    print(f"\nbenign: {benign_files} files; malicious: {len(scored)} cases "
-          f"({len(cases) - len(scored)} excluded: bombs under a small limit); best of {args.repeat}")
-    print(f"{'tool':<21}{'false pos.':>11}{'benign s':>10}{'x modelci':>10}"
-          f"{'blocked':>9}{'missed':>8}{'malic. s':>10}{'x modelci':>10}")
+    print(
+        f"\nbenign: {benign_files} files; malicious: {len(scored)} cases "
+        f"({len(cases) - len(scored)} excluded: bombs under a small limit); best of {args.repeat}"
+    )
+    print(
+        f"{'tool':<21}{'false pos.':>11}{'benign s':>10}{'x modelci':>10}"
+        f"{'blocked':>9}{'missed':>8}{'malic. s':>10}{'x modelci':>10}"
+    )
     for benign, malicious, blocked, missed in rows:
         print(
             f"{benign.tool:<21}{len(benign.flagged):>11}{benign.seconds:>10.2f}"
@@ -193,8 +215,8 @@ def main() -> None:
             print(f"  benign: {notes}")
         if benign.flagged:
             shown = sorted(benign.flagged)
-            print(f"  false positives ({len(shown)}): {', '.join(shown[:12])}{' ...' if len(shown) > 12 else ''}")
-    os.sync()
+            more = " ..." if len(shown) > 12 else ""
+            print(f"  false positives ({len(shown)}): {', '.join(shown[:12])}{more}")
 
 
 if __name__ == "__main__":

@@ -11,8 +11,8 @@ import fcntl
 import json
 import time
 import warnings
-from collections.abc import Iterator
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
