@@ -20,7 +20,7 @@ import pytest
 from modelci.errors import InputError
 from modelci.scanning import Global, Limits, default_allowlist, scan
 from modelci.scanning.allowlist import BUILTINS, SKLEARN_HELPERS, sklearn_estimators
-from tests.unit.scan_payloads import _Builder, _proto, _stack_global, _u
+from tests.unit.scan_payloads import _Builder, _proto, _stack_global
 
 
 def _rules(path: Path, **kwargs: object) -> list[str]:
@@ -371,5 +371,18 @@ def test_report_is_json_ready(tmp_path: Path) -> None:
     assert data["passed"] is False and data["errors"] == 1
 
 
-def test_u_helper_matches_the_opcode() -> None:
-    assert _u("os") == b"\x8c\x02os"
+def test_old_joblib_zfile_is_decoded(tmp_path: Path) -> None:
+    payload = _Builder(tmp_path, tmp_path / "s").system_p4()
+    header = b"ZF" + hex(len(payload)).encode().ljust(19)  # joblib < 0.10
+    (tmp_path / "old.pkl").write_bytes(header + zlib.compress(payload))
+    (finding,) = scan(tmp_path).findings
+    assert (finding.rule, str(finding.global_)) == ("unsafe-global", "os:system")
+    assert finding.container == "old.pkl > joblib-zfile"
+
+
+def test_default_allowlist_includes_installed_estimators() -> None:
+    allowlist = default_allowlist()
+    assert Global("sklearn.linear_model._logistic", "LogisticRegression") in allowlist
+    assert Global("sklearn.pipeline", "Pipeline") in allowlist
+    assert Global("sklearn.linear_model", "LogisticRegression") not in allowlist  # re-export
+    assert Global("numpy._core.multiarray", "_reconstruct") in allowlist
