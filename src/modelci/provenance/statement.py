@@ -107,7 +107,7 @@ def _dependencies(inputs: ProvenanceInputs) -> list[dict[str, Any]]:
         if d.contract and d.contract_digest:
             resolved.append(
                 {
-                    "uri": d.contract,
+                    "uri": without_credentials(d.contract),
                     "digest": {"sha256": sha256_hex(d.contract_digest, d.contract)},
                     "name": f"contract:{d.role.value}",
                 }
@@ -136,7 +136,7 @@ def _run_details(inputs: ProvenanceInputs) -> dict[str, Any]:
 
 def _source_uri(source: SourceRepository) -> str:
     """``git+https://host/org/repo@refs/heads/main``: SLSA's form for a git source."""
-    uri = without_credentials(source.uri, drop_query=True)
+    uri = without_credentials(source.uri)
     uri = uri if uri.startswith("git+") else f"git+{uri}"
     return f"{uri}@{source.ref}" if source.ref else uri
 

@@ -149,7 +149,7 @@ def _bom(inputs: SbomInputs) -> tuple[Bom, list[DataEntry]]:
             references.append(
                 ExternalReference(
                     type=ExternalReferenceType.OTHER,
-                    url=XsUri(dataset.contract),
+                    url=XsUri(without_credentials(dataset.contract)),
                     comment="data contract the dataset was validated against (modelci)",
                     hashes=hashes,
                 )
@@ -215,7 +215,7 @@ def _model_component(inputs: SbomInputs) -> Component:
         references.append(
             ExternalReference(
                 type=ExternalReferenceType.DIGITAL_SIGNATURE,
-                url=XsUri(inputs.signature_bundle),
+                url=XsUri(without_credentials(inputs.signature_bundle)),
                 comment="Sigstore bundle signing every model file (modelci sign)",
                 hashes=(
                     [HashType(alg=HashAlgorithm.SHA_256, content=inputs.signature_sha256)]

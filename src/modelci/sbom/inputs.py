@@ -149,7 +149,13 @@ class Dataset:
 
     @property
     def label(self) -> str:
-        return self.name or self.source.rstrip("/").rsplit("/", 1)[-1] or self.source
+        """The name, else the last part of the source's path (never its query)."""
+        if self.name:
+            return self.name
+        from urllib.parse import urlsplit
+
+        path = urlsplit(self.source).path if "://" in self.source else self.source
+        return path.rstrip("/").rsplit("/", 1)[-1] or "dataset"
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def model_purl(model: ModelInfo) -> Any:
     qualifiers: dict[str, str] = {}
     registry = model.registry_uri or ""
     if registry.startswith(("http://", "https://")):
-        qualifiers["repository_url"] = without_credentials(registry, drop_query=True)
+        qualifiers["repository_url"] = without_credentials(registry)
     if model.run_id:
         qualifiers["run_id"] = model.run_id
     return PackageURL(type="mlflow", name=model.name, version=model.version, qualifiers=qualifiers)
@@ -71,13 +71,12 @@ def document_uuid(model: ModelInfo, kind: str) -> uuid.UUID:
     return uuid.uuid5(UUID_NAMESPACE, f"{kind}\n{model.name}@{model.version}\n{listing}")
 
 
-def without_credentials(uri: str, *, drop_query: bool = False) -> str:
-    """A URI without ``user:password@`` (and without query and fragment when asked): a
-    tracking or data URI may carry a token, which never goes into a document."""
+def without_credentials(uri: str) -> str:
+    """A URI without ``user:password@``, query or fragment: a tracking or data URI may
+    carry a token there (basic auth, a presigned URL's signature), and a token never
+    goes into a document. The digest beside the URI says which data it was."""
     parts = urlsplit(uri)
     if not parts.scheme or not parts.netloc:
         return uri
     host = parts.netloc.rsplit("@", 1)[-1]
-    if drop_query:
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

@@ -128,7 +128,7 @@ def build_spdx3(inputs: SbomInputs) -> dict[str, Any]:
         package.externalRef = [
             spdx.ExternalRef(
                 externalRefType=spdx.ExternalRefType.other,
-                locator=[inputs.signature_bundle],
+                locator=[without_credentials(inputs.signature_bundle)],
                 comment="Sigstore bundle signing every model file (modelci sign)",
             )
         ]
@@ -173,7 +173,7 @@ def build_spdx3(inputs: SbomInputs) -> dict[str, Any]:
         if dataset.contract:
             contract = spdx.software_File(
                 _id=ref(f"dataset-{index}-contract"),
-                name=dataset.contract,
+                name=without_credentials(dataset.contract),
                 creationInfo=creation,
                 software_primaryPurpose=spdx.software_SoftwarePurpose.specification,
                 verifiedUsing=(
