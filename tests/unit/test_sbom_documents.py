@@ -126,7 +126,7 @@ def make_inputs(model_dir: Path, **changes: Any) -> SbomInputs:
                     slice="species = setosa",
                     rows=10,
                 ),
-            ),  # fmt: skip
+            ),
             baseline="models:/iris-classifier@champion",
         ),
         considerations=Considerations(
@@ -339,7 +339,7 @@ def test_no_credential_reaches_a_document(model_dir: Path, fmt: SbomFormat) -> N
 
 def test_a_naive_timestamp_is_refused(model_dir: Path) -> None:
     with pytest.raises(InputError, match="timezone"):
-        make_inputs(model_dir, timestamp=dt.datetime(2025, 1, 1))  # noqa: DTZ001
+        make_inputs(model_dir, timestamp=dt.datetime(2025, 1, 1))
 
 
 def test_no_mlmodel_is_an_input_error(tmp_path: Path) -> None:
@@ -396,7 +396,7 @@ def test_spdx3_bindings_refuse_what_the_model_does_not_define(model_dir: Path) -
 
 def test_spdx3_ai_and_dataset_profiles(model_dir: Path) -> None:
     document = build_spdx3(make_inputs(model_dir))
-    spdx, by_type = _spdx_objects(document)
+    _spdx, by_type = _spdx_objects(document)
     (doc,) = by_type["SpdxDocument"]
     profiles = {str(p).rsplit("/", 1)[-1] for p in doc.profileConformance}
     assert {"core", "software", "ai", "dataset"} <= profiles
