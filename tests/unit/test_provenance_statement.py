@@ -240,7 +240,7 @@ def test_another_builder_fails(model_dir: Path) -> None:
 
 def test_another_source_repository_fails(model_dir: Path) -> None:
     statement = build_statement(make_inputs(model_dir))
-    with pytest.raises(GateFailed, match="not from https://github.com/evil/models"):
+    with pytest.raises(GateFailed, match=r"not from https://github\.com/evil/models"):
         check_statement(
             statement, model_dir, builder=None, source_repository="https://github.com/evil/models"
         )
@@ -272,8 +272,12 @@ def test_a_statement_of_another_kind_fails(model_dir: Path) -> None:
 
 
 def test_a_missing_model_folder_is_an_input_error(tmp_path: Path) -> None:
-    statement = {"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://slsa.dev/provenance/v1",
-                 "subject": [{"name": "a", "digest": {"sha256": "0" * 64}}], "predicate": {}}  # fmt: skip
+    statement = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "subject": [{"name": "a", "digest": {"sha256": "0" * 64}}],
+        "predicate": {},
+    }
     with pytest.raises(InputError, match="does not exist"):
         check_statement(statement, tmp_path / "absent", builder=None, source_repository=None)
 
