@@ -91,8 +91,9 @@ def build_spdx3(inputs: SbomInputs) -> dict[str, Any]:
         spdx.DictionaryEntry(key=p.name, value=p.value) for p in model.params
     ]
     package.ai_metric = [
-        spdx.DictionaryEntry(key=_metric_key(m), value=m["value"])
-        for m in modelcard.performance_metrics(inputs.performance)
+        spdx.DictionaryEntry(key=key, value=value)
+        for metric in modelcard.performance_metrics(inputs.performance)
+        for key, value in _metric_entries(metric)
     ]
     considerations = inputs.considerations
     application = [
@@ -262,9 +263,13 @@ def _spdx_license(declared: str) -> str:
     return f"LicenseRef-{cleaned or 'unknown'}"
 
 
-def _metric_key(metric: dict[str, Any]) -> str:
+def _metric_entries(metric: dict[str, Any]) -> list[tuple[str, str]]:
+    """``accuracy (train holdout)`` = value, and the interval's bounds as their own
+    entries: SPDX's metric is a plain key and value."""
     key = f"{metric['type']} ({metric['slice']})"
+    entries = [(key, str(metric["value"]))]
     interval = metric.get("confidenceInterval")
     if interval:
-        key += f" interval [{interval['lowerBound']}, {interval['upperBound']}]"
-    return str(key)
+        entries.append((f"{key} lower bound", str(interval["lowerBound"])))
+        entries.append((f"{key} upper bound", str(interval["upperBound"])))
+    return entries
