@@ -27,10 +27,10 @@ from modelci.provenance import (
     build_statement,
     canonical,
     check_statement,
-    hash_model,
     repository_key,
 )
 from modelci.sbom import Dataset, DatasetRole, Parameter
+from modelci.signing import digest_model
 from tests.unit.test_sbom_documents import save_iris_model
 
 BUILDER = "https://github.com/acme/models/.github/workflows/train-attest.yml@refs/heads/main"
@@ -53,7 +53,7 @@ def model_dir(saved: Path, tmp_path: Path) -> Path:
 
 def make_inputs(model_dir: Path, **changes: Any) -> ProvenanceInputs:
     inputs = ProvenanceInputs(
-        digests=hash_model(model_dir),
+        digests=digest_model(model_dir),
         training=Training(
             estimator="sklearn.linear_model.LogisticRegression",
             params=(Parameter.of("max_iter", 300),),
@@ -157,12 +157,12 @@ def test_subjects_are_every_model_file_with_its_sha256(model_dir: Path) -> None:
 
 
 def test_subjects_equal_model_signings_own_manifest(model_dir: Path) -> None:
-    """hash_model is model-signing's hashing, as the sign step signs the model."""
+    """digest_model is model-signing's hashing, as the sign step signs the model."""
     from model_signing import hashing
 
     manifest = hashing.hash(model_dir)
     theirs = {d.identifier: d.digest.digest_hex for d in manifest.resource_descriptors()}
-    assert dict(hash_model(model_dir)) == theirs
+    assert dict(digest_model(model_dir)) == theirs
 
 
 def test_no_credential_reaches_the_statement(model_dir: Path) -> None:
@@ -218,7 +218,7 @@ def test_a_changed_model_fails(model_dir: Path, tamper: Any, reason: str) -> Non
 def test_an_ignored_path_inside_the_model_is_not_a_subject(model_dir: Path) -> None:
     (model_dir / "provenance.sigstore.json").write_text("{}")
     inputs = make_inputs(
-        model_dir, digests=hash_model(model_dir, ignore=[Path("provenance.sigstore.json")])
+        model_dir, digests=digest_model(model_dir, ignore=[Path("provenance.sigstore.json")])
     )
     statement = build_statement(inputs)
     assert "provenance.sigstore.json" not in {s["name"] for s in statement["subject"]}

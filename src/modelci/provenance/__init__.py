@@ -26,7 +26,6 @@ from modelci.provenance.statement import (
     build_statement,
     canonical,
 )
-from modelci.provenance.subjects import hash_model
 
 __all__ = [
     "BUILD_TYPE",
@@ -41,6 +40,5 @@ __all__ = [
     "build_statement",
     "canonical",
     "check_statement",
-    "hash_model",
     "repository_key",
 ]

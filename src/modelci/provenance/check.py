@@ -15,9 +15,8 @@ from urllib.parse import urlsplit
 
 from modelci.errors import GateFailed, InputError
 from modelci.provenance.statement import PREDICATE_TYPE, SOURCE, STATEMENT_TYPE
-from modelci.provenance.subjects import hash_model
-
-_SHOWN = 3
+from modelci.signing.changes import describe_changes
+from modelci.signing.model import digest_model
 
 
 def check_statement(
@@ -40,16 +39,15 @@ def check_statement(
         )
     stated = _subjects(statement)
     try:
-        actual = dict(hash_model(model_dir, ignore=ignore))
+        actual = dict(digest_model(model_dir, ignore=ignore))
     except InputError as exc:
         if not model_dir.is_dir():
             raise
         # a folder that cannot be hashed as signed (a link where a file was) is not it
         raise GateFailed(f"the provenance is not about the model in {model_dir}: {exc}") from None
     if stated != actual:
-        raise GateFailed(
-            f"the provenance is not about the model in {model_dir}: {_differences(stated, actual)}"
-        )
+        changes = describe_changes(stated, actual)
+        raise GateFailed(f"the provenance is not about the model in {model_dir}: {changes}")
     predicate = statement.get("predicate")
     predicate = predicate if isinstance(predicate, Mapping) else {}
     if builder is not None:
@@ -110,20 +108,3 @@ def _get(data: Mapping[str, Any], *keys: str) -> Any:
     for key in keys:
         value = value.get(key) if isinstance(value, Mapping) else None
     return value
-
-
-def _differences(stated: Mapping[str, str], actual: Mapping[str, str]) -> str:
-    changed = sorted(n for n in stated.keys() & actual.keys() if stated[n] != actual[n])
-    added = sorted(actual.keys() - stated.keys())
-    removed = sorted(stated.keys() - actual.keys())
-    parts = [
-        f"{label} {_listed(names)}"
-        for label, names in (("changed", changed), ("added", added), ("removed", removed))
-        if names
-    ]
-    return "; ".join(parts)
-
-
-def _listed(names: list[str]) -> str:
-    shown = ", ".join(names[:_SHOWN])
-    return shown if len(names) <= _SHOWN else f"{shown} (+{len(names) - _SHOWN} more)"

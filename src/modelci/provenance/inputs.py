@@ -108,7 +108,7 @@ class RunDetails:
 @dataclass(frozen=True)
 class ProvenanceInputs:
     #: every model file: relative posix path -> sha256 hex; pass ``Signed.digests`` (or
-    #: ``hash_model``) so provenance and signature state the same digests
+    #: ``modelci.signing.digest_model``) so provenance and signature state the same digests
     digests: Mapping[str, str]
     training: Training
     run: RunDetails
