@@ -11,12 +11,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelci import config as config_mod
 from modelci.errors import GateFailed
 from modelci.results import StepResult
 from modelci.runfolder import RunFolder
+
+if TYPE_CHECKING:
+    from modelci.step import StepSpec
 
 
 @dataclass
@@ -39,6 +42,16 @@ class App:
     def runfolder(self, config: config_mod.Config) -> RunFolder:
         path = config.path("workdir")
         return RunFolder(path if path is not None else ".modelci")
+
+    def run_step(self, spec: StepSpec, flags: Mapping[str, Any]) -> StepResult:
+        """Run one step and its tail with the given flag values; a failed gate exits 1."""
+        from modelci import step
+
+        ctx = step.Context.of(self.load_config(flags), self.env)
+        result = step.run(spec, ctx)
+        if not result.passed:
+            raise GateFailed(result.summary)
+        return result
 
     def finish(self, result: StepResult) -> StepResult:
         """Publish the result where the pipeline shows it; a failed gate exits 1."""

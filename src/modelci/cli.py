@@ -54,13 +54,19 @@ for _command in COMMANDS:
 
 @cli.command("schema")
 @click.option("--contract", is_flag=True, help="Print the data contract schema instead.")
+@click.option("--manifest", is_flag=True, help="Print the run manifest's schema instead.")
 @click.option("--markdown", is_flag=True, help="Print a Markdown reference of every setting.")
-def schema_cmd(contract: bool, markdown: bool) -> None:
-    """Print the JSON Schema of modelci.yaml (or of a data contract)."""
+def schema_cmd(contract: bool, manifest: bool, markdown: bool) -> None:
+    """Print the JSON Schema of modelci.yaml (or of a data contract, or of manifest.json)."""
     if markdown:
         from modelci.config_docs import markdown as reference
 
         click.echo(reference(), nl=False)
+        return
+    if manifest:
+        from modelci.manifest import schema as manifest_schema
+
+        click.echo(json.dumps(manifest_schema(), indent=2))
         return
     if contract:
         from modelci.contract.model import contract_schema

@@ -239,7 +239,7 @@ def _describe(error: Any) -> str:
     return str(error.message)
 
 
-def _schema_at(dotted: str) -> dict[str, Any] | None:
+def schema_at(dotted: str) -> dict[str, Any] | None:
     node: dict[str, Any] = schema()
     defs = node.get("$defs", {})
     for part in dotted.split("."):
@@ -258,7 +258,7 @@ def _schema_at(dotted: str) -> dict[str, Any] | None:
 
 
 def _validate_value(dotted: str, value: Any, source: str) -> None:
-    node = _schema_at(dotted)
+    node = schema_at(dotted)
     if node is None:
         raise ConfigError(f"no setting {dotted!r} in modelci.yaml", source=source)
     import jsonschema
@@ -286,7 +286,7 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             # CI systems pass unset inputs as empty strings: empty means "not given".
             continue
         dotted = ".".join(p.lower() for p in name[len(ENV_PREFIX) :].split("__"))
-        node = _schema_at(dotted)
+        node = schema_at(dotted)
         if node is None:
             if "__" in name:
                 raise ConfigError(
@@ -336,7 +336,7 @@ def _merge(
         dotted = f"{prefix}{key}"
         # Sections merge key by key; maps marked "x-merge: replace" in the schema (method
         # maps, per-column overrides) replace wholesale, so a user's map is the whole map.
-        node = _schema_at(dotted) or {}
+        node = schema_at(dotted) or {}
         replace = node.get("x-merge") == "replace" or not node.get("properties")
         if isinstance(value, dict) and isinstance(target.get(key), dict) and not replace:
             _merge(target[key], value, sources, source, layer_sources, f"{dotted}.")

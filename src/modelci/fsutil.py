@@ -115,11 +115,11 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 def write_json(path: str | Path, data: Any) -> Path:
     return write_text(
-        path, json.dumps(data, indent=2, sort_keys=False, default=_json_default) + "\n"
+        path, json.dumps(data, indent=2, sort_keys=False, default=json_default) + "\n"
     )
 
 
-def _json_default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
     # numpy scalars and paths show up in reports; turn them into plain JSON values.
     if isinstance(value, Path):
         return str(value)

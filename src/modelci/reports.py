@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -9,6 +10,10 @@ from modelci import fsutil
 from modelci.results import Check, StepResult, format_value
 
 MAX_TABLE_ROWS = 200
+REPORT = "report.json"
+SUMMARY = "summary.md"
+JUNIT = "junit.xml"
+SARIF = "results.sarif"
 
 
 def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
@@ -57,6 +62,27 @@ def junit_xml(result: StepResult) -> bytes:
     ET.indent(suites)
     data: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
     return data
+
+
+def step_reports(result: StepResult, step_dir: Path) -> dict[str, str | bytes]:
+    """The report files of a step (``report.json``, ``summary.md``, ``junit.xml``, and
+    ``results.sarif`` when the step has SARIF), by name in its folder; their paths are
+    recorded on the result."""
+    result.files.update(
+        {"report": step_dir / REPORT, "summary": step_dir / SUMMARY, "junit": step_dir / JUNIT}
+    )
+    result.outputs.setdefault("report", str(step_dir / REPORT))
+    files: dict[str, str | bytes] = {
+        SUMMARY: result.markdown + "\n",
+        JUNIT: junit_xml(result),
+    }
+    if result.sarif is not None:
+        result.files["sarif"] = step_dir / SARIF
+        result.outputs.setdefault("sarif", str(step_dir / SARIF))
+        files[SARIF] = json.dumps(result.sarif, indent=2) + "\n"
+    # last: the report lists the outputs, the sarif one included
+    files[REPORT] = json.dumps(result.to_dict(), indent=2, default=fsutil.json_default) + "\n"
+    return files
 
 
 def write_step_reports(result: StepResult, step_dir: Path) -> StepResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -41,6 +42,25 @@ class Check:
 
 
 @dataclass
+class Record:
+    """What the shared tail writes with the step's manifest entry (:func:`modelci.step.finish`).
+
+    ``section`` is the step's typed manifest section; ``datasets`` are merged by role;
+    ``files`` (relative to the step's folder) and ``moves`` (finished files or folders
+    elsewhere) are written together with the entry or not at all. ``recorded`` runs once the
+    record is written (train marks its version ready); ``failed`` runs when it could not be
+    (promote puts the alias back).
+    """
+
+    section: Any = None
+    datasets: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    moves: dict[str, Path] = field(default_factory=dict)
+    recorded: list[Callable[[], None]] = field(default_factory=list)
+    failed: list[Callable[[], None]] = field(default_factory=list)
+
+
+@dataclass
 class StepResult:
     """The outcome of one step, independent of where it ran."""
 
@@ -57,6 +77,9 @@ class StepResult:
     #: files the step wrote, by role (report, junit, summary, ...)
     files: dict[str, Path] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
+    #: SARIF 2.1.0 of the step's findings (scan), written as ``results.sarif``
+    sarif: dict[str, Any] | None = None
+    record: Record = field(default_factory=Record)
 
     @property
     def failed_checks(self) -> list[Check]:

@@ -1,38 +1,53 @@
-"""The run folder and its manifest: the facts one pipeline run accumulates, step by step.
+"""The run folder: ``manifest.json`` plus one sub-folder per step.
 
-Later steps find their inputs in ``manifest.json`` so a user never repeats a path. Between
-CI jobs the folder travels as a job artifact, so every path stored here is relative to it
-where it can be.
+Later steps find their inputs in the manifest (:mod:`modelci.manifest`), so a user never
+repeats a path. Between CI jobs the folder travels as a job artifact, so every path stored
+here is relative to it where it can be.
+
+A step's files and its manifest entry are written together or not at all
+(:meth:`RunFolder.record`): everything is staged first (where a full disk or a bad value
+fails), the new manifest is validated and written beside the old one, and only then are the
+staged files renamed into place and the manifest replaced.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import os
-import tempfile
-from collections.abc import Callable, Iterator
+import shutil
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from modelci import __version__, fsutil
+from modelci import __version__, fsutil, secrets
+from modelci import manifest as manifest_mod
+from modelci.clock import utc_now
 from modelci.errors import InputError
+from modelci.manifest import Manifest, StepRecord
 
 MANIFEST = "manifest.json"
-MANIFEST_SCHEMA_VERSION = 1
 DEFAULT_WORKDIR = ".modelci"
-#: manifest sections later steps read back as objects (a string there is a damaged file)
-SECTIONS = ("steps", "datasets", "validate_data", "train", "compare")
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+@dataclass
+class Staged:
+    """What a step hands to the run folder with its manifest entry.
+
+    ``files`` are written into the step's folder (text is scrubbed of credentials and
+    encoded as UTF-8); ``moves`` are finished files or folders elsewhere (train's model
+    folder in the staging area) moved in under the given names.
+    """
+
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    moves: dict[str, Path] = field(default_factory=dict)
 
 
 class RunFolder:
-    """One pipeline run's folder: ``<workdir>/manifest.json`` plus one sub-folder per step."""
+    """One pipeline run's folder."""
 
     def __init__(self, path: str | Path = DEFAULT_WORKDIR) -> None:
         self.path = Path(path)
@@ -43,7 +58,7 @@ class RunFolder:
 
     def step_dir(self, step: str) -> Path:
         """The step's folder, once the run folder is known to be writable: a step must not
-        write its outputs and then fail on the manifest, leaving the two out of step."""
+        do its work and then fail on the record, leaving the two out of step."""
         folder = self.path / step
         for place in (self.path, folder):
             if place.exists() and not place.is_dir():
@@ -55,7 +70,9 @@ class RunFolder:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             for place in (self.path, folder):
-                tempfile.TemporaryFile(dir=place).close()
+                probe = place / f".modelci-probe-{uuid.uuid4().hex}"
+                probe.touch()
+                probe.unlink()
         except OSError as exc:
             raise InputError(
                 f"{place}: run folder is not writable ({exc.strerror}); "
@@ -76,11 +93,18 @@ class RunFolder:
         p = Path(stored)
         return p if p.is_absolute() else self.path / p
 
+    # --- reading -------------------------------------------------------------------------
+
+    def manifest(self) -> Manifest:
+        """The manifest, typed; an empty one when no step has run yet."""
+        return manifest_mod.parse(self.read())
+
     def read(self) -> dict[str, Any]:
+        """The manifest as validated JSON (exit 2 naming the key when it is damaged)."""
         if not self.manifest_path.exists():
-            return _empty_manifest()
+            return manifest_mod.to_json(_empty())
         try:
-            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            data = json.loads(fsutil.read_regular_text(self.manifest_path))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(
                 f"{self.manifest_path}: not a readable manifest ({exc}); "
@@ -88,14 +112,25 @@ class RunFolder:
             ) from None
         if not isinstance(data, dict):
             raise InputError(f"{self.manifest_path}: manifest must be a JSON object")
-        for key in SECTIONS:
-            if key in data and not isinstance(data[key], dict):
-                raise InputError(
-                    f"{self.manifest_path}: {key!r} must be a JSON object, not "
-                    f"{type(data[key]).__name__}; the manifest is damaged: delete it and "
-                    "rerun the steps, or point --workdir at another run folder"
-                )
+        version = data.get("schema_version")
+        if version != manifest_mod.SCHEMA_VERSION:
+            raise InputError(
+                f"{self.manifest_path}: schema_version {version!r} is not "
+                f"{manifest_mod.SCHEMA_VERSION}, the version this modelci "
+                f"({__version__}) reads; rerun the steps with one modelci version, or point "
+                "--workdir at another run folder"
+            )
+        self._check(data, "the manifest is damaged: delete it and rerun the steps, or point "
+                    "--workdir at another run folder")  # fmt: skip
         return data
+
+    def _check(self, data: Any, what_to_do: str) -> None:
+        problems = manifest_mod.errors(data)
+        if problems:
+            key, message = problems[0]
+            raise InputError(f"{self.manifest_path}: {key}: {message}; {what_to_do}")
+
+    # --- writing -------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -109,13 +144,84 @@ class RunFolder:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
+    def record(
+        self,
+        step: str,
+        *,
+        passed: bool,
+        section: Any | None = None,
+        staged: Staged | None = None,
+        datasets: Mapping[str, manifest_mod.DatasetFacts] | None = None,
+        report: str | None = None,
+    ) -> Manifest:
+        """Write a step's files and its manifest entry together, or nothing.
+
+        ``section`` replaces the step's section whole (a merge would keep stale facts of an
+        earlier run); ``datasets`` are merged by role.
+        """
+        staged = staged or Staged()
+        step_dir = self.step_dir(step)
+        with self._locked():
+            current = self.manifest()
+            changes: dict[str, Any] = {
+                "steps": {
+                    **current.steps,
+                    step: StepRecord(passed=passed, finished=utc_now(), report=report),
+                },
+                "updated": utc_now(),
+                "modelci_version": __version__,
+            }
+            if section is not None:
+                changes[manifest_mod.section_name(step)] = section
+            if datasets:
+                changes["datasets"] = {**current.datasets, **datasets}
+            data = manifest_mod.to_json(current.replace(**changes))
+            self._check(data, "this is a bug in modelci: please report it")
+            self._commit(step_dir, staged, data)
+            return manifest_mod.parse(data)
+
+    def _commit(self, step_dir: Path, staged: Staged, manifest_data: dict[str, Any]) -> None:
+        staging = step_dir / f".staging-{uuid.uuid4().hex}"
+        pending = self.manifest_path.with_name(f".{MANIFEST}.{uuid.uuid4().hex}.tmp")
+        os.mkdir(staging)
+        try:
+            # Stage: what can fail (a full disk, a bad value) fails here, before anything shows.
+            for name, content in staged.files.items():
+                target = staging / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                data = (
+                    secrets.scrub(content).encode("utf-8") if isinstance(content, str) else content
+                )
+                with open(target, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            for name, source in staged.moves.items():
+                target = staging / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _move(source, target)
+            with open(pending, "w", encoding="utf-8") as handle:
+                handle.write(secrets.scrub(json.dumps(manifest_data, indent=2) + "\n"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            # Publish: renames only.
+            for entry in sorted(staging.iterdir()):
+                _replace(entry, step_dir / entry.name)
+            os.replace(pending, self.manifest_path)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            pending.unlink(missing_ok=True)
+
+    # --- the untyped interface, for steps not yet converted --------------------------------
+
     def update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        """Read, change and atomically rewrite the manifest under a lock."""
+        """Read, change, validate and atomically rewrite the manifest under a lock."""
         with self._locked():
             data = self.read()
             change(data)
-            data["updated"] = _now()
+            data["updated"] = utc_now()
             data["modelci_version"] = __version__
+            self._check(data, "this is a bug in modelci: please report it")
             fsutil.write_json(self.manifest_path, data)
             return data
 
@@ -125,7 +231,7 @@ class RunFolder:
         def change(data: dict[str, Any]) -> None:
             data.setdefault("steps", {})[step] = {
                 "passed": passed,
-                "finished": _now(),
+                "finished": utc_now(),
                 **({"report": facts.pop("report")} if "report" in facts else {}),
             }
             _deep_merge(data, facts)
@@ -133,13 +239,29 @@ class RunFolder:
         return self.update(change)
 
 
-def _empty_manifest() -> dict[str, Any]:
-    return {
-        "schema_version": MANIFEST_SCHEMA_VERSION,
-        "modelci_version": __version__,
-        "created": _now(),
-        "steps": {},
-    }
+def _empty() -> Manifest:
+    return Manifest(
+        schema_version=manifest_mod.SCHEMA_VERSION,
+        modelci_version=__version__,
+        created=utc_now(),
+    )
+
+
+def _move(source: Path, target: Path) -> None:
+    from modelci import staging
+
+    staging.move(source, target)
+
+
+def _replace(source: Path, target: Path) -> None:
+    """Rename a staged entry over its final place (a folder is replaced whole)."""
+    if target.is_dir() and not target.is_symlink():
+        old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+        os.replace(target, old)
+        os.replace(source, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(source, target)
 
 
 def _deep_merge(target: dict[str, Any], new: dict[str, Any]) -> None:

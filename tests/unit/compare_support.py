@@ -152,16 +152,26 @@ def project(
                 artifact_uri=f"models:/{MODEL}/{candidate}", dst_path=str(run / "train" / "model")
             )
         train_extra["model_path"] = "train/model"
+    registered = MlflowClient(tracking_uri=uri, registry_uri=uri).get_model_version(
+        MODEL, candidate
+    )
     manifest = {
-        "schema_version": 1,
-        "steps": {"train": {"passed": True}},
+        "schema_version": 2,
+        "modelci_version": "0.1.0",
+        "created": "2026-01-01T00:00:00Z",
+        "steps": {"train": {"passed": True, "finished": "2026-01-01T00:00:00Z"}},
         "train": {
+            "run_id": registered.run_id,
+            "experiment_id": "1",
+            "tracking_uri": uri,
             "task": "classification",
             "target": "target",
             "classes": [0, 1],
             "model_uri": f"models:/{MODEL}/{candidate}",
+            "run_model_uri": str(registered.source),
             "registered_model": MODEL,
             "model_version": candidate,
+            "model_digest": registered.tags["modelci.model.digest"],
             "eval_data": "train/eval.parquet",
             **train_extra,
         },

@@ -92,11 +92,12 @@ def test_output_value_with_newline_cannot_add_an_output(tmp_path: Path) -> None:
 
 
 def test_gitlab_dotenv_and_metrics(tmp_path: Path) -> None:
-    GitLabAdapter({}, io.StringIO()).publish(sample(tmp_path))
-    env = (tmp_path / "validate-data" / "outputs.env").read_text().splitlines()
+    # the files are written by the step's tail, with its reports and manifest entry
+    files = GitLabAdapter({}, io.StringIO()).files(sample(tmp_path))
+    env = str(files["outputs.env"]).splitlines()
     assert "MODELCI_VALIDATE_DATA_PASSED=false" in env
     assert "MODELCI_VALIDATE_DATA_DIGEST=sha256:ab" in env
-    metrics = (tmp_path / "validate-data" / "metrics.txt").read_text().splitlines()
+    metrics = str(files["metrics.txt"]).splitlines()
     assert "modelci_validate_data_drift_share 0.25" in metrics
 
 

@@ -91,7 +91,7 @@ def test_pipeline_rejects_unknown_step(run_cli: CliRunner, in_tmp: Path) -> None
     (in_tmp / "modelci.yaml").write_text("data:\n  path: d.csv\n")
     res = run_cli("pipeline", "--steps", "validate-data,deploy")
     assert res.code == 2
-    assert "--steps: unknown step deploy" in res.err
+    assert "--steps: unknown step 'deploy'" in res.err
 
 
 def test_pipeline_needs_a_project_file(run_cli: CliRunner, in_tmp: Path) -> None:

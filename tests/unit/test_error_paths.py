@@ -55,7 +55,8 @@ class Ctx:
 
     def manifest(self, change: Callable[[dict[str, object]], None]) -> None:
         path = self.project / ".modelci" / "manifest.json"
-        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        empty = {"schema_version": 2, "modelci_version": "0.1.0", "created": "2026-01-01T00:00:00Z"}
+        data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else empty
         change(data)
         self.write(".modelci/manifest.json", json.dumps(data))
 
@@ -376,7 +377,7 @@ def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
     return ["compare"], {}
 
 
-@case("manifest-section-wrong-type", 2, "manifest.json", "'train'", "JSON object")
+@case("manifest-section-wrong-type", 2, "manifest.json", "train: expected", "delete it")
 def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
     c.manifest(lambda m: m.update(train="oops"))
     return ["promote"], {}
@@ -392,7 +393,7 @@ def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
     return ["promote"], {}
 
 
-@case("promote-damaged-decision", 2, "compare.decision", "modelci compare")
+@case("promote-damaged-decision", 2, "compare.decision", "rerun the steps")
 def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
     c.manifest(lambda m: m.update(compare={"passed": True, "decision": 42}))
     return ["promote"], {}
@@ -568,7 +569,14 @@ def _(c: Ctx) -> tuple[list[str], dict[str, str]]:
     decision = {"passed": True, "candidate": {"version": "1"}, "production": None}
     (c.project / ".modelci" / "compare").mkdir(parents=True, exist_ok=True)
     (c.project / ".modelci" / "compare" / "decision.json").write_text(json.dumps(decision))
-    c.manifest(lambda m: m.update(compare={"passed": True, "decision": "compare/decision.json"}))
+    section = {
+        "passed": True,
+        "summary": "compare passed",
+        "candidate": {"version": "1"},
+        "decision": "compare/decision.json",
+        "decision_sha256": "sha256:0",
+    }
+    c.manifest(lambda m: m.update(compare=section))
     return ["promote"], {"MLFLOW_TRACKING_URI": UNREACHABLE, **FAST_RETRIES}
 
 

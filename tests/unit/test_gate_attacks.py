@@ -86,12 +86,25 @@ def test_3_a_fabricated_decision_without_a_compare_does_not_promote(
     (in_tmp / RUN / "compare").mkdir()
     _write(in_tmp, "compare/decision.json", fake)
     manifest = _read(in_tmp, "manifest.json")
-    manifest["compare"] = {"passed": 1, "candidate": {"version": "1"},
-                           "decision": "compare/decision.json"}  # fmt: skip
+    # a well-formed section: the manifest's schema accepts it, the registry has no verdict
+    manifest["compare"] = {
+        "passed": True,
+        "summary": "compare passed",
+        "candidate": {"name": MODEL, "version": "1", "digest": registered},
+        "decision": "compare/decision.json",
+        "decision_sha256": "sha256:" + "0" * 64,
+    }
     _write(in_tmp, "manifest.json", manifest)
     result = run_cli("promote")
     assert result.code == 1
     assert "compare recorded no verdict on it in the registry" in result.err
+    assert alias_version(in_tmp) == "2"
+    # an ill-typed one does not even parse
+    manifest["compare"]["passed"] = 1
+    _write(in_tmp, "manifest.json", manifest)
+    result = run_cli("promote")
+    assert result.code == 2
+    assert "compare.passed: expected boolean, got 1" in result.err
     assert alias_version(in_tmp) == "2"
 
 

@@ -160,16 +160,16 @@ def test_rollback_to_a_missing_version_is_an_input_error(in_tmp: Path, run_cli: 
     assert alias_version(in_tmp) == "2"
 
 
-def test_a_recorded_signature_that_cannot_be_verified_blocks_promotion(
+def test_a_manifest_with_a_section_this_modelci_does_not_know_is_refused(
     in_tmp: Path, run_cli: CliRunner
 ) -> None:
     assert _compared(in_tmp, run_cli, champion="1", candidate="2") == 0
     manifest = _manifest(in_tmp)
-    manifest["sign"] = {"bundle": "sign/model.sig"}
+    manifest["signature"] = {"bundle": "sign/model.sig"}
     (in_tmp / ".modelci" / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     result = run_cli("promote")
-    assert result.code == 1
-    assert "records a signature but this modelci cannot verify it" in result.err
+    assert result.code == 2
+    assert "unknown key 'signature'" in result.err
     assert alias_version(in_tmp) == "1"
 
 
@@ -184,7 +184,7 @@ def test_a_record_that_fails_after_the_alias_moved_puts_production_back(
     def full_disk(self: RunFolder, *args: Any, **kwargs: Any) -> dict[str, Any]:
         raise OSError(28, "No space left on device", str(self.manifest_path))
 
-    monkeypatch.setattr(RunFolder, "record_step", full_disk)
+    monkeypatch.setattr(RunFolder, "record", full_disk)
     result = run_cli("promote")
     assert result.code == 2
     assert "No space left on device" in result.err

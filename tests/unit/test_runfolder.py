@@ -1,36 +1,73 @@
+"""The run folder: a typed, validated manifest; a step's files and entry written together."""
+
 from __future__ import annotations
 
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from modelci import fsutil
+from modelci import manifest as manifest_mod
 from modelci.errors import InputError
-from modelci.runfolder import RunFolder
+from modelci.manifest import DatasetFacts, ValidateFacts
+from modelci.runfolder import RunFolder, Staged
 
 
-def test_record_step_accumulates_facts(tmp_path: Path) -> None:
+def _json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def test_record_writes_the_section_the_step_record_and_its_files(tmp_path: Path) -> None:
     rf = RunFolder(tmp_path / "run")
-    rf.record_step(
+    rf.record(
         "validate-data",
         passed=True,
-        facts={"report": "validate-data/report.json", "datasets": {"data": {"digest": "a"}}},
+        section=ValidateFacts(passed=True, checks=3, failed=0),
+        datasets={"data": DatasetFacts(source="d.csv", digest="sha256:a")},
+        staged=Staged(files={"report.json": "{}", "plots/a.png": b"\x89PNG"}),
+        report="validate-data/report.json",
     )
-    rf.record_step("train", passed=False, facts={"datasets": {"reference": {"digest": "b"}}})
-    data = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert data["schema_version"] == 1
+    rf.record("train", passed=False, datasets={"reference": DatasetFacts("r.csv", "sha256:b")})
+    data = _json(tmp_path / "run" / "manifest.json")
+    assert data["schema_version"] == manifest_mod.SCHEMA_VERSION
     assert data["steps"]["validate-data"]["passed"] is True
     assert data["steps"]["validate-data"]["report"] == "validate-data/report.json"
     assert data["steps"]["train"]["passed"] is False
-    assert data["datasets"] == {"data": {"digest": "a"}, "reference": {"digest": "b"}}
+    assert set(data["datasets"]) == {"data", "reference"}
+    assert data["validate_data"] == {"passed": True, "checks": 3, "failed": 0}
+    assert (tmp_path / "run" / "validate-data" / "plots" / "a.png").read_bytes() == b"\x89PNG"
+    typed = rf.manifest()
+    assert typed.validate_data == ValidateFacts(passed=True, checks=3, failed=0)
+    assert typed.datasets["reference"].digest == "sha256:b"
 
 
-def test_no_temporary_files_left(tmp_path: Path) -> None:
+def test_a_failure_while_staging_leaves_neither_files_nor_entry(tmp_path: Path) -> None:
     rf = RunFolder(tmp_path)
-    rf.update(lambda m: m.setdefault("x", 1))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".manifest.lock", "manifest.json"]
+    rf.record("validate-data", passed=True, staged=Staged(files={"report.json": "old"}))
+    before = (tmp_path / "manifest.json").read_bytes()
+    missing = tmp_path / "nowhere" / "model"
+    with pytest.raises(FileNotFoundError):
+        rf.record(
+            "validate-data",
+            passed=False,
+            staged=Staged(files={"report.json": "new"}, moves={"model": missing}),
+        )
+    assert (tmp_path / "validate-data" / "report.json").read_text() == "old"
+    assert (tmp_path / "manifest.json").read_bytes() == before
+    leftovers = [p.name for p in tmp_path.rglob("*") if p.name.startswith(".")]
+    assert leftovers == [".manifest.lock"]
+
+
+def test_a_section_that_breaks_the_schema_is_never_written(tmp_path: Path) -> None:
+    rf = RunFolder(tmp_path)
+    bad = ValidateFacts(passed=True, checks="3", failed=0)  # type: ignore[arg-type]
+    with pytest.raises(InputError, match=r"validate_data\.checks"):
+        rf.record("validate-data", passed=True, section=bad)
+    assert not (tmp_path / "manifest.json").exists()
 
 
 def test_failed_write_keeps_old_file(tmp_path: Path) -> None:
@@ -42,24 +79,51 @@ def test_failed_write_keeps_old_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
 
 
-def test_concurrent_updates_are_not_lost(tmp_path: Path) -> None:
+def test_concurrent_records_are_not_lost(tmp_path: Path) -> None:
     rf = RunFolder(tmp_path)
 
-    def bump(i: int) -> None:
-        rf.update(lambda m: m.setdefault("seen", []).append(i))
+    def record(i: int) -> None:
+        rf.record(f"step-{i}", passed=True)
 
-    threads = [threading.Thread(target=bump, args=(i,)) for i in range(20)]
+    threads = [threading.Thread(target=record, args=(i,)) for i in range(20)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(rf.read()["seen"]) == list(range(20))
+    assert sorted(rf.manifest().steps) == sorted(f"step-{i}" for i in range(20))
 
 
-def test_corrupt_manifest_is_an_input_error(tmp_path: Path) -> None:
-    (tmp_path / "manifest.json").write_text("{not json")
-    with pytest.raises(InputError, match=r"manifest.json: not a readable manifest"):
-        RunFolder(tmp_path).read()
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        ("{not json", "not a readable manifest"),
+        ('{"schema_version": 99}', "schema_version 99 is not 2"),
+        ('{"schema_version": 1}', "schema_version 1 is not 2"),
+        (
+            '{"schema_version": 2, "modelci_version": "x", "created": "t", '
+            '"compare": {"passed": "false"}}',
+            "compare.passed: expected boolean",
+        ),
+        (
+            '{"schema_version": 2, "modelci_version": "x", "created": "t", "sign": 1}',
+            "unknown key 'sign'",
+        ),
+    ],
+)
+def test_a_damaged_or_foreign_manifest_is_an_input_error_naming_the_key(
+    tmp_path: Path, content: str, words: str
+) -> None:
+    (tmp_path / "manifest.json").write_text(content)
+    with pytest.raises(InputError, match=r"manifest\.json: ") as info:
+        RunFolder(tmp_path).manifest()
+    assert words in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_the_shipped_schema_is_the_one_the_dataclasses_describe() -> None:
+    assert manifest_mod.schema() == manifest_mod.derived_schema(), (
+        "regenerate: python -c 'from modelci.manifest import write_schema; write_schema()'"
+    )
 
 
 def test_relative_and_resolve(tmp_path: Path) -> None:

@@ -336,7 +336,8 @@ def test_digest_of_validated_data_is_compared(
         work = tmp_path / name
         work.mkdir()
         (work / "manifest.json").write_text(json.dumps(
-            {"schema_version": 1, "steps": {}, "datasets": {"data": {"digest": recorded}}}
+            {"schema_version": 2, "modelci_version": "0.1.0", "created": "2026-01-01T00:00:00Z",
+             "datasets": {"data": {"source": "x.csv", "digest": recorded}}}
         ))  # fmt: skip
         assert train(run_cli, home, work, str(data["bc"]), "--target", "target", *TREE).code == 0
         report = json.loads((work / "train/report.json").read_text())

@@ -23,6 +23,18 @@ class Adapter:
         """Show the result: always a readable log; subclasses add their platform's reports."""
         self.log(result)
 
+    def files(self, result: StepResult) -> dict[str, str | bytes]:
+        """Report files of this platform, written into the step's folder with its record."""
+        return {}
+
+    def note(self, text: str) -> None:
+        """A line of news for the log."""
+        print(text, file=self.stream)
+
+    def warn(self, text: str) -> None:
+        """Something went wrong that does not fail the gate."""
+        print(f"warning: {text}", file=sys.stderr)
+
     def log(self, result: StepResult) -> None:
         print(render_table(result), file=self.stream)
         # A warning's message is the news (an archived version, a pass without production);

@@ -22,6 +22,9 @@ class GitHubAdapter(Adapter):
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(f"## modelci {result.step}\n\n{result.summary}\n\n{result.markdown}\n")
 
+    def warn(self, text: str) -> None:
+        print(command("warning", text, {"title": "modelci"}), file=self.stream)
+
     def annotate(self, result: StepResult) -> None:
         failed = [c for c in result.checks if not c.passed]
         for check in failed[:MAX_ANNOTATIONS]:

@@ -7,13 +7,13 @@ folder of the run folder so one artifact upload carries them all.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from modelci import fsutil
 from modelci.ci.base import Adapter
 from modelci.results import StepResult
 
 _KEY = re.compile(r"[^A-Z0-9_]")
+OUTPUTS_ENV = "outputs.env"
+METRICS_TXT = "metrics.txt"
 
 
 class GitLabAdapter(Adapter):
@@ -21,25 +21,25 @@ class GitLabAdapter(Adapter):
 
     def publish(self, result: StepResult) -> None:
         self.log(result)
-        folder = _step_folder(result)
-        if folder is None:
-            return
+
+    def files(self, result: StepResult) -> dict[str, str | bytes]:
+        """The dotenv and metrics reports the template declares under artifacts:reports."""
         prefix = "MODELCI_" + _KEY.sub("_", result.step.upper()) + "_"
         outputs = {"passed": "true" if result.passed else "false", **result.outputs}
         lines = [
             f"{prefix}{_KEY.sub('_', k.upper())}={_dotenv_value(v)}" for k, v in outputs.items()
         ]
-        fsutil.write_text(folder / "outputs.env", "\n".join(lines) + "\n")
         metric_lines = [
             f"modelci_{_metric_name(result.step)}_{_metric_name(k)} {float(v):.10g}"
             for k, v in result.metrics.items()
         ]
-        fsutil.write_text(folder / "metrics.txt", "\n".join(metric_lines) + "\n")
+        return {
+            OUTPUTS_ENV: "\n".join(lines) + "\n",
+            METRICS_TXT: "\n".join(metric_lines) + "\n",
+        }
 
-
-def _step_folder(result: StepResult) -> Path | None:
-    report = result.files.get("report")
-    return Path(report).parent if report else None
+    def warn(self, text: str) -> None:
+        print(f"warning: {text}", file=self.stream)
 
 
 def _dotenv_value(value: str) -> str:

@@ -1,21 +1,18 @@
-"""One click command per step; each only parses flags and calls its step's ``run``."""
+"""The command line's commands: one per step, made from the step table, and the helpers
+(pipeline, contract, profile)."""
 
 from __future__ import annotations
 
 import click
 
-from modelci.commands.compare import compare_cmd
+from modelci.commands.data import contract_group, profile_cmd
 from modelci.commands.pipeline import pipeline_cmd
-from modelci.commands.promote import promote_cmd
-from modelci.commands.train import train_cmd
-from modelci.commands.validate_data import contract_group, profile_cmd, validate_data_cmd
+from modelci.commands.steps import step_command
+from modelci.steps import STEPS
 
 COMMANDS: list[click.Command] = [
     pipeline_cmd,
-    validate_data_cmd,
+    *(step_command(spec) for spec in STEPS.values()),
     contract_group,
     profile_cmd,
-    train_cmd,
-    compare_cmd,
-    promote_cmd,
 ]

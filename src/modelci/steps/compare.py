@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelci import cicontext, fsutil, reports
+from modelci.clock import utc_now
 from modelci.comparing import evaluate
 from modelci.comparing.evaluate import LoadedModel
 from modelci.comparing.metrics import METRICS, Predictions, Task, point
@@ -25,15 +26,17 @@ from modelci.comparing.slices import Slice, SliceSpec, build, parse_slices
 from modelci.comparing.verdict import sha256_of
 from modelci.config import Config
 from modelci.errors import DataError, GateFailed, InputError
+from modelci.inputs import Input, Output
 from modelci.registry import client as registry
 from modelci.registry import orphans, tags
 from modelci.registry.client import VersionRef
 from modelci.registry.connection import RetryPolicy, reachable
-from modelci.registry.evidence import GateRecord, now
+from modelci.registry.evidence import GateRecord
 from modelci.registry.location import Location, locate, require_lasting
 from modelci.registry.store import using
 from modelci.results import Check, StepResult
 from modelci.runfolder import RunFolder
+from modelci.step import Context, StepSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,7 +197,7 @@ def _record_verdict(
         champion=production["version"] if production else None,
         champion_digest=production["digest"] if production else None,
         alias=str(decision["alias"]),
-        at=now(),
+        at=utc_now(),
         summary=str(decision["summary"]),
     )
     registry.set_tags(client, location, candidate.name, candidate.version, record.to_tags())
@@ -723,3 +726,60 @@ def _check(item: Mapping[str, Any]) -> Check:
         expected=f"> {item['threshold']:+.4g}",
         message=str(item["reason"]),
     )
+
+
+def _step(ctx: Context) -> StepResult:
+    return run(ctx.config, ctx.runfolder, ctx.env)
+
+
+SPEC = StepSpec(
+    name=STEP,
+    help="""Compare the candidate with the production model on the same rows, and decide.
+
+    A paired bootstrap interval per metric (and McNemar's test) says whether the candidate
+    may replace production. Exit 0 when every rule passes, 1 when the candidate may be worse,
+    2 on bad input.""",
+    run=_step,
+    inputs=(
+        Input(
+            "candidate", "compare.candidate", "Candidate model URI or folder (default: train's)."
+        ),
+        Input(
+            "production",
+            "compare.production",
+            "Production model URI (default: registry.model_name at registry.alias).",
+        ),
+        Input("data", "compare.data", "Evaluation set, CSV or Parquet (default: train's holdout)."),
+        Input("confidence", "compare.confidence", "Confidence level of the intervals."),
+        Input("resamples", "compare.resamples", "Paired bootstrap resamples."),
+        Input("seed", "compare.seed", "Seed of the bootstrap."),
+        Input(
+            "no-production",
+            "compare.no_production",
+            "Decision when no production model exists yet.",
+        ),
+        Input("comment", "compare.comment", "Post or update the pull/merge request comment."),
+        Input(
+            "token",
+            None,
+            "Token that writes the pull request comment (needs pull-requests: write).",
+            env="GITHUB_TOKEN",
+            cli=False,
+            action_default="${{ github.token }}",
+        ),
+        Input(
+            "tracking-uri",
+            "registry.tracking_uri",
+            "MLflow tracking URI of a registry that outlives the job (else MLFLOW_TRACKING_URI).",
+        ),
+    ),
+    outputs=(
+        Output("decision", "Path of decision.json."),
+        Output("html", "Path of the HTML report (empty when compare.html is false)."),
+        Output("candidate", "Candidate model URI."),
+        Output("production", "Production model URI (empty when there was none)."),
+    ),
+    comment="compare.comment",
+    extras=("compare",),
+    legacy=True,
+)

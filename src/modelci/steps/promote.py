@@ -15,31 +15,27 @@ the alias moved, the alias and tags are put back.
 from __future__ import annotations
 
 import contextlib
-import importlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelci import cicontext, reports
 from modelci.cicontext import CIContext
+from modelci.clock import utc_now
 from modelci.comparing.verdict import Verdict, read_verdict
-from modelci.config import Config
 from modelci.errors import InputError
+from modelci.inputs import Input, Output
+from modelci.manifest import Manifest, PromoteFacts
 from modelci.registry import client as registry
 from modelci.registry import history, orphans, tags
 from modelci.registry.client import VersionRef
 from modelci.registry.connection import RetryPolicy, reachable
-from modelci.registry.evidence import GateRecord, now
+from modelci.registry.evidence import GateRecord
 from modelci.registry.location import Location, locate, require_lasting
 from modelci.results import Check, StepResult
 from modelci.runfolder import RunFolder
+from modelci.step import Context, StepSpec
 
 STEP = "promote"
-#: manifest keys a signing step may record its signature under
-SIGNATURE_KEYS = ("sign", "signature")
-#: module that verifies a recorded signature once signing exists; see _verify_signature
-VERIFIER_MODULE = "modelci.signing.verify"
 DEFAULT_DECISION = "compare/decision.json"
 
 
@@ -54,12 +50,11 @@ class _Plan:
     reason: str | None = None
 
 
-def run(config: Config, runfolder: RunFolder, env: Mapping[str, str] | None = None) -> StepResult:
-    env = os.environ if env is None else env
-    ci = cicontext.detect(env, config.base_dir)
-    manifest = runfolder.read()
-    train: Mapping[str, Any] = manifest.get("train") or {}
-    name = registry.model_name(config, _str(train.get("registered_model")))
+def run(ctx: Context) -> StepResult:
+    config, runfolder = ctx.config, ctx.runfolder
+    manifest = runfolder.manifest()
+    train = manifest.train
+    name = registry.model_name(config, train.registered_model if train else None)
     if name is None:
         raise InputError(
             f"{config.where('registry.model_name')}: no registered model to promote in; "
@@ -80,71 +75,51 @@ def run(config: Config, runfolder: RunFolder, env: Mapping[str, str] | None = No
             f"{config.where('promote.force')}: forcing a version needs a reason; pass "
             "--reason '...' (it is recorded on the version with who forced it)"
         )
-    location = locate(config, runfolder.path, env)
-    require_lasting(location, config, ci, STEP)
+    location = locate(config, runfolder.path, ctx.env)
+    require_lasting(location, config, ctx.ci, STEP)
     # A run folder that cannot take the record must fail before the registry changes.
-    step_dir = runfolder.step_dir(STEP)
+    ctx.step_dir(STEP)
     # What the run folder claims is read first: a missing decision needs no registry.
     verdict = None if version is not None else _claimed_verdict(runfolder, manifest)
     if isinstance(verdict, str):
-        result = _refused(name, alias, verdict)
-        return _record(runfolder, step_dir, result, {"passed": False, "model": name})
+        return _refused(name, alias, verdict)
     if location.missing():
         raise InputError(
             f"no model registry at {location.display}; run `modelci train` first, or set "
             f"registry.tracking_uri (or MLFLOW_TRACKING_URI) to the registry that holds {name!r}"
         )
     policy = RetryPolicy.from_settings(config.get("train.tracking"))
-    with reachable(location, policy, env):
+    with reachable(location, policy, ctx.env):
         mlflow = registry.client(location)
-        known = orphans.Known(_str(train.get("model_version")), _str(train.get("run_id")))
+        known = orphans.Known(
+            train.model_version if train else None, train.run_id if train else None
+        )
         notes = orphans.sweep(mlflow, location, name, known)
         current = registry.alias_version(mlflow, location, name, alias)
         if verdict is not None:
-            plan = _promotion(runfolder, manifest, verdict, mlflow, location, name, alias, current)
+            plan = _promotion(verdict, mlflow, location, name, alias, current)
         else:
             plan = _rollback(mlflow, location, name, alias, str(version), force, reason)
         if isinstance(plan, StepResult):
             plan.checks += [_housekeeping(note) for note in notes]
-            return _record(runfolder, step_dir, plan, {"passed": False, "model": name})
-        return _move(
-            runfolder,
-            step_dir,
-            mlflow,
-            location,
-            ci,
-            name,
-            alias,
-            current,
-            plan,
-            dry_run=dry_run,
-            notes=notes,
-        )
+            return plan
+        return _move(mlflow, location, ctx.ci, name, alias, current, plan, dry_run, notes)
 
 
-def _claimed_verdict(runfolder: RunFolder, manifest: Mapping[str, Any]) -> Verdict | str:
+def _claimed_verdict(runfolder: RunFolder, manifest: Manifest) -> Verdict | str:
     """The decision the run folder points at, or why there is none to act on."""
-    compare = manifest.get("compare")
-    if not compare:
+    if manifest.compare is None:
         return (
             "no compare decision in the manifest: run `modelci compare` before promote "
             "(or roll back with --version N)"
         )
-    stored = compare.get("decision", DEFAULT_DECISION) if isinstance(compare, Mapping) else None
-    if not isinstance(stored, str):
-        raise InputError(
-            f"{runfolder.manifest_path}: compare.decision must be the path of the decision "
-            f"file, not {stored!r}; the manifest is damaged: run `modelci compare` again"
-        )
-    verdict = read_verdict(runfolder.resolve(stored))
+    verdict = read_verdict(runfolder.resolve(manifest.compare.decision))
     if not verdict.passed:
         return f"not promoting: {verdict.summary or 'compare failed'}"
     return verdict
 
 
 def _promotion(
-    runfolder: RunFolder,
-    manifest: Mapping[str, Any],
     verdict: Verdict,
     mlflow: Any,
     location: Location,
@@ -186,11 +161,6 @@ def _promotion(
             expected="same decision",
         ),
     ]
-    signature = _verify_signature(runfolder, manifest)
-    if signature is not None:
-        checks.append(signature)
-        if not signature.passed:
-            return _refused(name, alias, signature.message)
     return _Plan(target, "promote", checks, verdict)
 
 
@@ -268,8 +238,6 @@ def _rollback(
 
 
 def _move(
-    runfolder: RunFolder,
-    step_dir: Any,
     mlflow: Any,
     location: Location,
     ci: CIContext,
@@ -277,7 +245,6 @@ def _move(
     alias: str,
     current: VersionRef | None,
     plan: _Plan,
-    *,
     dry_run: bool,
     notes: list[str],
 ) -> StepResult:
@@ -331,7 +298,8 @@ def _move(
     )
     if previous == target or dry_run:
         result.markdown = _markdown(summary, change)
-        return _record(runfolder, step_dir, result, {"passed": True, **change})
+        result.record.section = _facts(change)
+        return result
     version_tags = _tags(plan, alias, previous, ci)
     change["tags"] = version_tags
     result.markdown = _markdown(summary, change)
@@ -349,10 +317,13 @@ def _move(
             registry.set_tags(mlflow, location, name, current.version, previous_tags)
         _set_alias(mlflow, location, name, alias, target)
         undo.alias_moved = True
-        return _record(runfolder, step_dir, result, {"passed": True, **change})
     except BaseException:
         undo.run()
         raise
+    # Production changed: if the run folder cannot record it, it changes back.
+    result.record.section = _facts(change)
+    result.record.failed.append(undo.run)
+    return result
 
 
 class _Undo:
@@ -398,7 +369,7 @@ def _set_alias(mlflow: Any, location: Location, name: str, alias: str, number: s
 
 
 def _tags(plan: _Plan, alias: str, previous: str | None, ci: CIContext) -> dict[str, str]:
-    at = now()
+    at = utc_now()
     found = {
         tags.PROMOTE_ACTION: plan.kind,
         tags.PROMOTE_ALIAS: alias,
@@ -417,32 +388,6 @@ def _tags(plan: _Plan, alias: str, previous: str | None, ci: CIContext) -> dict[
     return {k: v for k, v in found.items() if v}
 
 
-def _verify_signature(runfolder: RunFolder, manifest: Mapping[str, Any]) -> Check | None:
-    """The seam for signing: when the manifest records a signature, it must verify.
-
-    The verifier is looked up at run time (``modelci.signing.verify.verify_manifest``,
-    called with the run folder and manifest, raising on a bad signature). When a signature
-    is recorded but this installation has no verifier, promotion is refused rather than
-    silently skipping the check.
-    """
-    recorded = next((manifest[k] for k in SIGNATURE_KEYS if manifest.get(k)), None)
-    if recorded is None:
-        return None
-    try:
-        verifier: Any = importlib.import_module(VERIFIER_MODULE).verify_manifest
-    except (ImportError, AttributeError):
-        return Check(
-            rule="signature verifies",
-            passed=False,
-            observed="not verifiable",
-            expected="verified",
-            message="the manifest records a signature but this modelci cannot verify it; "
-            "not promoting an unverified model",
-        )
-    verifier(runfolder, manifest)
-    return Check(rule="signature verifies", passed=True, observed="verified", expected="verified")
-
-
 def _housekeeping(note: str) -> Check:
     """What the orphan sweep did: shown as a warning so a CI log surfaces it."""
     return Check(rule="registry housekeeping", passed=False, message=note, severity="warning")
@@ -450,7 +395,7 @@ def _housekeeping(note: str) -> Check:
 
 def _refused(name: str, alias: str, reason: str) -> StepResult:
     check = Check(rule="promotion allowed", passed=False, message=reason)
-    return StepResult(
+    result = StepResult(
         step=STEP,
         passed=False,
         summary=f"{name}@{alias} unchanged: {reason}",
@@ -458,6 +403,8 @@ def _refused(name: str, alias: str, reason: str) -> StepResult:
         outputs={"model": name, "alias": alias},
         markdown=f"**❌ not promoted** — {name}@{alias} unchanged: {reason}",
     )
+    result.record.section = PromoteFacts(passed=False, model=name, alias=alias)
+    return result
 
 
 def _markdown(summary: str, change: Mapping[str, Any]) -> str:
@@ -481,17 +428,58 @@ def _markdown(summary: str, change: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _record(
-    runfolder: RunFolder, step_dir: Any, result: StepResult, facts: dict[str, Any]
-) -> StepResult:
-    reports.write_step_reports(result, step_dir)
-    runfolder.record_step(
-        STEP,
-        passed=result.passed,
-        facts={"report": runfolder.relative(result.files["report"]), "promote": facts},
+def _facts(change: Mapping[str, Any]) -> PromoteFacts:
+    return PromoteFacts(
+        passed=True,
+        model=str(change["model"]),
+        alias=change["alias"],
+        version=change["version"],
+        previous_version=change["previous_version"],
+        kind=change["kind"],
+        dry_run=bool(change["dry_run"]),
+        registry=change["registry"],
+        reason=change.get("reason"),
+        decision_sha256=change.get("decision_sha256"),
+        notes=tuple(change.get("notes") or ()),
+        tags=dict(change.get("tags") or {}),
     )
-    return result
 
 
 def _str(value: Any) -> str | None:
     return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else None
+
+
+SPEC = StepSpec(
+    name=STEP,
+    help="""Point the production alias at the candidate once compare passed, or roll back.
+
+    Acts only on evidence it re-reads from the registry (see docs/security.md); records who,
+    what and when as version tags. Exit 0 when the alias moved (or would, with --dry-run),
+    1 when the evidence does not allow it, 2 on bad input.""",
+    run=run,
+    inputs=(
+        Input(
+            "version",
+            "promote.version",
+            "Roll back: put this version behind the alias; it must have served there before "
+            "or passed compare (else --force with --reason).",
+        ),
+        Input("dry-run", "promote.dry_run", "Show the change without making it."),
+        Input("force", "promote.force", "With --version: move the alias anyway."),
+        Input("reason", "promote.reason", "Why a version is forced (recorded on it)."),
+        Input("model-name", "registry.model_name", "Registered model name."),
+        Input("alias", "registry.alias", "Alias that marks production."),
+        Input(
+            "tracking-uri",
+            "registry.tracking_uri",
+            "MLflow tracking URI of a registry that outlives the job (else MLFLOW_TRACKING_URI).",
+        ),
+    ),
+    outputs=(
+        Output("version", "Version now (or, with dry-run, next) behind the alias."),
+        Output("previous", "Version that was behind the alias (empty when none)."),
+        Output("model", "Registered model name the alias belongs to."),
+        Output("alias", "Alias that marks production."),
+    ),
+    extras=("registry",),
+)

@@ -35,6 +35,7 @@ from modelci import __version__, cicontext, fsutil, reports, secrets, staging
 from modelci.config import Config
 from modelci.data.digest import file_sha256
 from modelci.errors import InputError
+from modelci.inputs import Input, Output
 from modelci.process import collector_paused
 from modelci.registry import orphans
 from modelci.registry import tags as registry_tags
@@ -43,6 +44,7 @@ from modelci.registry.location import Location, locate
 from modelci.registry.orphans import Known
 from modelci.results import Check, StepResult, format_value
 from modelci.runfolder import RunFolder
+from modelci.step import Context, StepSpec
 from modelci.training import tracker as tracker_mod
 from modelci.training.session import MODEL_NAME as MODEL_DIR
 from modelci.training.tracker import Tracker
@@ -690,3 +692,53 @@ def _facts(
     for key, path in files.items():
         train[key] = runfolder.relative(path)
     return {"report": runfolder.relative(result.files["report"]), "train": train}
+
+
+def _step(ctx: Context) -> StepResult:
+    return run(ctx.config, ctx.runfolder)
+
+
+SPEC = StepSpec(
+    name=STEP,
+    help="""Train a model, track the run in MLflow and register a new model version.
+
+    DATA is the training data. Without registry.tracking_uri or MLFLOW_TRACKING_URI, runs are
+    tracked in a store inside the run folder (local runs; compare and promote refuse it in
+    CI). Exit 0 when the model is registered, 2 on bad input, 3 when the tracking server
+    stays unreachable.""",
+    run=_step,
+    inputs=(
+        Input("data", "data.path", "Training data (CSV or Parquet).", positional=True),
+        Input("target", "data.target", "Label column."),
+        Input(
+            "estimator",
+            "train.estimator",
+            "Estimator import path, e.g. sklearn.linear_model.LogisticRegression.",
+        ),
+        Input("params", "train.params", "Estimator parameters as a JSON object."),
+        Input(
+            "command",
+            "train.command",
+            "Your own training command (e.g. 'python train.py'), run inside the MLflow run "
+            "modelci starts; replaces estimator.",
+        ),
+        Input("contract", "contract", "Data contract giving each column's kind."),
+        Input("test-data", "train.split.test_path", "Explicit test file (no split is made)."),
+        Input("test-size", "train.split.test_size", "Share of rows held out for the metrics."),
+        Input("seed", "train.seed", "Seed of the split, the folds and the estimator."),
+        Input("cv-folds", "train.cv.folds", "k-fold cross-validation on the training rows."),
+        Input("task", "train.task", "Task: auto decides from the estimator or the target."),
+        Input("model-name", "registry.model_name", "Registered model name."),
+        Input("tracking-uri", "registry.tracking_uri", "MLflow tracking URI."),
+        Input("experiment", "train.experiment", "MLflow experiment (default: the model name)."),
+    ),
+    outputs=(
+        Output("run-id", "MLflow run id."),
+        Output("model-uri", "Registered model URI (models:/name/version)."),
+        Output("model-version", "Registered model version."),
+        Output("model-digest", "SHA-256 digest of the model folder."),
+        Output("metrics", "Holdout metrics as a JSON object."),
+    ),
+    extras=("train",),
+    legacy=True,
+)

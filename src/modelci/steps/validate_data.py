@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Any
 from modelci import reports
 from modelci.config import Config, env_name
 from modelci.errors import InputError
-from modelci.results import Check, StepResult
-from modelci.runfolder import RunFolder
+from modelci.inputs import Input, Output
+from modelci.manifest import DatasetFacts, ValidateFacts
+from modelci.results import Check, Record, StepResult
+from modelci.step import Context, StepSpec
 
 if TYPE_CHECKING:
     from modelci.contract.model import Contract
@@ -19,7 +21,9 @@ if TYPE_CHECKING:
 STEP = "validate-data"
 
 
-def run(config: Config, runfolder: RunFolder) -> StepResult:
+def run(ctx: Context) -> StepResult:
+    config = ctx.config
+    ctx.runfolder.manifest()  # a damaged manifest fails before anything is read
     data_path = config.path("data.path")
     contract_path = config.path("contract")
     reference_path = config.path("data.reference")
@@ -37,7 +41,13 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
     # The contract and reference are read before the data: a bad contract should fail in
     # milliseconds, not after reading millions of rows.
     contract = _load_contract(contract_path) if contract_path else None
-    profile = _reference_profile(config, reference_path, contract) if reference_path else None
+    drift_settings: dict[str, Any] = dict(config.get("validate.drift") or {})
+    measure_drift = reference_path is not None and drift_settings.get("enabled", True)
+    profile = (
+        _reference_profile(config, reference_path, contract)
+        if reference_path is not None and measure_drift
+        else None
+    )
 
     dataset = _read(config, data_path)
     checks: list[Check] = []
@@ -48,8 +58,7 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
 
     drift_share: float | None = None
     target_drift: bool | None = None
-    drift_settings: dict[str, Any] = dict(config.get("validate.drift") or {})
-    if profile is not None and drift_settings.get("enabled", True):
+    if profile is not None:
         from modelci.drift.detect import DriftScope, detect_drift
 
         scope = DriftScope(
@@ -63,12 +72,7 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
         checks += drift.checks(fail=bool(drift_settings.get("fail", True)))
 
     result = _result(dataset, checks, drift_share, target_drift, contract_path, reference_path)
-    reports.write_step_reports(result, runfolder.step_dir(STEP))
-    runfolder.record_step(
-        STEP,
-        passed=result.passed,
-        facts=_facts(runfolder, result, dataset, profile, reference_path),
-    )
+    result.record = _record(result, dataset, profile, reference_path)
     return result
 
 
@@ -177,41 +181,74 @@ def _result(
     )
 
 
-def _facts(
-    runfolder: RunFolder,
+def _record(
     result: StepResult,
     dataset: Dataset,
     profile: Profile | None,
     reference_path: Path | None,
-) -> dict[str, Any]:
-    datasets: dict[str, Any] = {
-        "data": {
-            "source": dataset.source,
-            "files": [str(f) for f in dataset.files],
-            "format": dataset.format,
-            "digest": dataset.digest,
-            "rows": dataset.rows,
-            "columns": dataset.columns,
-        }
+) -> Record:
+    datasets = {
+        "data": DatasetFacts(
+            source=dataset.source,
+            digest=dataset.digest,
+            files=tuple(str(f) for f in dataset.files),
+            format=dataset.format,
+            rows=dataset.rows,
+            columns=tuple(dataset.columns),
+        )
     }
     if profile is not None and reference_path is not None:
-        datasets["reference"] = {"source": str(reference_path), "digest": profile.digest}
-    return {
-        "report": runfolder.relative(result.files["report"]),
-        "datasets": datasets,
-        "validate_data": {
-            "passed": result.passed,
-            "checks": len(result.checks),
-            "failed": len([c for c in result.checks if c.blocking]),
-            **(
-                {"drift_share": result.metrics["drift_share"]}
-                if "drift_share" in result.metrics
-                else {}
-            ),
-            **(
-                {"target_drift": bool(result.metrics["target_drift"])}
-                if "target_drift" in result.metrics
-                else {}
-            ),
-        },
-    }
+        datasets["reference"] = DatasetFacts(source=str(reference_path), digest=profile.digest)
+    target_drift = result.metrics.get("target_drift")
+    section = ValidateFacts(
+        passed=result.passed,
+        checks=len(result.checks),
+        failed=len([c for c in result.checks if c.blocking]),
+        drift_share=result.metrics.get("drift_share"),
+        target_drift=None if target_drift is None else bool(target_drift),
+    )
+    return Record(section=section, datasets=dict(datasets))
+
+
+SPEC = StepSpec(
+    name=STEP,
+    help="""Check the data against its contract and for drift against a reference.
+
+    DATA is a CSV or Parquet file, a folder of Parquet parts, or a glob. Exit 0 when every
+    check passes, 1 when one fails, 2 on unreadable input.""",
+    run=run,
+    inputs=(
+        Input("data", "data.path", "Dataset to validate.", positional=True),
+        Input("contract", "contract", "Data contract (YAML) the data must meet."),
+        Input(
+            "reference",
+            "data.reference",
+            "Reference dataset, or a profile saved by `modelci profile` (.mprof), to measure "
+            "drift against; without one, drift is not checked.",
+        ),
+        Input(
+            "save-profile",
+            "validate.save_profile",
+            "Save the reference's profile here, to pass as the reference in later runs.",
+        ),
+        Input("target", "data.target", "Label column: its drift is reported as target drift."),
+        Input(
+            "fail-on-drift",
+            "validate.drift.fail",
+            "Dataset drift fails the step (off: it only warns).",
+            off="--warn-on-drift",
+        ),
+        Input("drift", "validate.drift.enabled", "Measure drift when a reference is given."),
+        Input("format", "data.format", "File format."),
+        Input("delimiter", "data.csv.delimiter", "CSV field delimiter (one character)."),
+        Input("encoding", "data.csv.encoding", "Text encoding of CSV files."),
+    ),
+    outputs=(
+        Output("digest", "SHA-256 digest of the dataset."),
+        Output("rows", "Number of rows in the dataset."),
+        Output("checks", "Number of checks run."),
+        Output("failed", "Number of checks that failed."),
+        Output("drift-share", "Share of columns that drifted (empty without a reference)."),
+    ),
+    extras=("data",),
+)

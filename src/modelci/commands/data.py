@@ -1,4 +1,4 @@
-"""`modelci validate-data`, `modelci contract infer|check` and `modelci profile`."""
+"""`modelci contract infer|check` and `modelci profile`: the helpers around validate-data."""
 
 from __future__ import annotations
 
@@ -8,73 +8,16 @@ from typing import Any
 import click
 
 from modelci.app import App
+from modelci.inputs import click_params, overrides
+from modelci.steps.validate_data import SPEC as VALIDATE
 
-FORMATS = click.Choice(["auto", "csv", "parquet"])
-
-
-def _data_options(func: click.decorators.FC) -> click.decorators.FC:
-    func = click.option(
-        "--encoding", default=None, help="Text encoding of CSV files [default: utf-8]."
-    )(func)
-    func = click.option("--delimiter", default=None, help="CSV field delimiter [default: ,].")(func)
-    return click.option(
-        "--format", "fmt", type=FORMATS, default=None, help="File format [default: auto]."
-    )(func)
+#: how a data file is read: the same declarations as validate-data's flags
+READING = tuple(i for i in VALIDATE.inputs if i.name in ("format", "delimiter", "encoding"))
 
 
 def _data_flags(fmt: str | None, delimiter: str | None, encoding: str | None) -> dict[str, Any]:
-    """The config keys behind :func:`_data_options`, named by their flags for errors."""
-    return {
-        "data.format@--format": fmt,
-        "data.csv.delimiter@--delimiter": delimiter,
-        "data.csv.encoding@--encoding": encoding,
-    }
-
-
-@click.command("validate-data")
-@click.argument("data", required=False)
-@click.option("--contract", help="Data contract (YAML) the data must meet.")
-@click.option("--reference", help="Reference dataset or saved profile to measure drift against.")
-@click.option("--save-profile", help="Save the reference profile here for reuse.")
-@click.option(
-    "--fail-on-drift/--warn-on-drift",
-    default=None,
-    help="Dataset drift fails the step, or only warns [default: fail].",
-)
-@click.option("--no-drift", is_flag=True, default=None, help="Skip the drift check.")
-@_data_options
-@click.pass_obj
-def validate_data_cmd(
-    app: App,
-    data: str | None,
-    contract: str | None,
-    reference: str | None,
-    save_profile: str | None,
-    fail_on_drift: bool | None,
-    no_drift: bool | None,
-    fmt: str | None,
-    delimiter: str | None,
-    encoding: str | None,
-) -> None:
-    """Check DATA (CSV, Parquet, a folder or glob of Parquet parts) against its contract and
-    measure drift against a reference.
-
-    Exit 0 when every check passes, 1 when one fails, 2 on unreadable input.
-    """
-    config = app.load_config(
-        {
-            "data.path@DATA": data,
-            "contract@--contract": contract,
-            "data.reference@--reference": reference,
-            "validate.save_profile@--save-profile": save_profile,
-            "validate.drift.fail@--fail-on-drift": fail_on_drift,
-            "validate.drift.enabled@--no-drift": False if no_drift else None,
-            **_data_flags(fmt, delimiter, encoding),
-        }
-    )
-    from modelci.steps import validate_data
-
-    app.finish(validate_data.run(config, app.runfolder(config)))
+    """Config overrides of the reading flags, named by their flags for errors."""
+    return overrides(READING, {"format": fmt, "delimiter": delimiter, "encoding": encoding})
 
 
 @click.group("contract")
@@ -104,7 +47,6 @@ def contract_group() -> None:
 @click.option("--rows", is_flag=True, help="Bound the row count to half..twice the reference's.")
 @click.option("--exact-bounds", is_flag=True, help="Keep the observed min/max, not widened.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists.")
-@_data_options
 @click.pass_obj
 def contract_infer(
     app: App,
@@ -115,7 +57,7 @@ def contract_infer(
     rows: bool,
     exact_bounds: bool,
     force: bool,
-    fmt: str | None,
+    format: str | None,
     delimiter: str | None,
     encoding: str | None,
 ) -> None:
@@ -123,7 +65,7 @@ def contract_infer(
     config = app.load_config(
         {
             "data.target@--target": target,
-            **_data_flags(fmt, delimiter, encoding),
+            **_data_flags(format, delimiter, encoding),
         }
     )
     from modelci.contract.infer import infer_contract, refuse_overwrite, write_contract
@@ -178,14 +120,13 @@ def contract_check(contract: Path) -> None:
     help="Where to write the profile.",
 )
 @click.option("--contract", help="Contract giving each column's kind (numeric or categorical).")
-@_data_options
 @click.pass_obj
 def profile_cmd(
     app: App,
     reference: str,
     output: Path,
     contract: str | None,
-    fmt: str | None,
+    format: str | None,
     delimiter: str | None,
     encoding: str | None,
 ) -> None:
@@ -193,7 +134,7 @@ def profile_cmd(
     config = app.load_config(
         {
             "contract@--contract": contract,
-            **_data_flags(fmt, delimiter, encoding),
+            **_data_flags(format, delimiter, encoding),
         }
     )
     from modelci.data.configured import read_configured
@@ -208,3 +149,8 @@ def profile_cmd(
     profile = build_profile(dataset.table, kinds=kinds, source=reference, digest=dataset.digest)
     save_profile(profile, output)
     click.echo(f"{output}: profile of {len(profile.columns)} columns from {reference}")
+
+
+# The data-reading flags of validate-data, declared once (format, delimiter, encoding).
+for _command in (contract_infer, profile_cmd):
+    _command.params.extend(click_params(READING))

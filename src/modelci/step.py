@@ -1,0 +1,150 @@
+"""The step contract, and the one tail every step shares.
+
+A step is ``run(ctx) -> StepResult``: the :class:`Context` carries the configuration, the run
+folder, the environment and the CI context (a step never reads ``os.environ``). What every
+step does after its work happens in :func:`finish`, whether the step runs alone (``modelci
+train``), in ``modelci pipeline`` or from the Python API: the JSON report, Markdown summary,
+JUnit (and SARIF when the step has findings) are written with the step's own files and its
+manifest entry, together or not at all; then the result is published through the CI adapter,
+and the PR/MR comment is posted or updated. A comment that cannot be posted is a warning,
+never a failed gate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from modelci import cicontext, reports
+from modelci.cicontext import CIContext
+from modelci.config import Config
+from modelci.errors import InfraError
+from modelci.inputs import Input, Output
+from modelci.results import StepResult
+from modelci.runfolder import DEFAULT_WORKDIR, RunFolder, Staged
+
+if TYPE_CHECKING:
+    from modelci.ci.base import Adapter
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything a step may know about the world it runs in."""
+
+    config: Config
+    runfolder: RunFolder
+    env: Mapping[str, str]
+    ci: CIContext
+
+    @classmethod
+    def of(cls, config: Config, env: Mapping[str, str]) -> Context:
+        workdir = config.path("workdir")
+        return cls(
+            config,
+            RunFolder(workdir if workdir is not None else DEFAULT_WORKDIR),
+            env,
+            cicontext.detect(env, config.base_dir),
+        )
+
+    def step_dir(self, step: str) -> Path:
+        """Where a step's files go (checked writable: see :meth:`RunFolder.step_dir`)."""
+        return self.runfolder.step_dir(step)
+
+
+StepRun = Callable[[Context], StepResult]
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A step as every surface sees it: the command, the actions, the templates, the docs,
+    the pipeline and the Python API are all made from this."""
+
+    name: str
+    #: first line: what the step gates; the rest: exit codes and notes for ``--help``
+    help: str
+    run: StepRun
+    inputs: tuple[Input, ...]
+    outputs: tuple[Output, ...]
+    #: the setting that turns the PR/MR comment on (``auto``) or off (``never``)
+    comment: str | None = None
+    #: the package extras the step needs (``pip install 'modelci[<extra>]'``)
+    extras: tuple[str, ...] = ()
+    #: the step still writes its reports and manifest entry itself (until it is converted)
+    legacy: bool = False
+
+    @property
+    def summary(self) -> str:
+        return self.help.strip().splitlines()[0]
+
+
+def run(spec: StepSpec, ctx: Context, *, stream: TextIO | None = None) -> StepResult:
+    """Run a step and its tail."""
+    return finish(spec, ctx, spec.run(ctx), stream=stream)
+
+
+def finish(
+    spec: StepSpec, ctx: Context, result: StepResult, *, stream: TextIO | None = None
+) -> StepResult:
+    """Write, record, publish and comment: what every step does after its work."""
+    from modelci.ci import adapter
+
+    step_dir = ctx.step_dir(spec.name)
+    publisher = adapter(ctx.ci.provider, ctx.env, stream)
+    for output in spec.outputs:
+        # every declared output is written (empty when the step has no value for it)
+        result.outputs.setdefault(output.name, "")
+    if spec.legacy:
+        for name, content in publisher.files(result).items():
+            from modelci import fsutil
+
+            if isinstance(content, str):
+                fsutil.write_text(step_dir / name, content)
+        publisher.publish(result)
+        if spec.comment and ctx.config.get(spec.comment, "auto") == "auto":
+            _comment(spec, ctx, result, publisher)
+        return result
+    files = reports.step_reports(result, step_dir)
+    files.update(publisher.files(result))
+    record = result.record
+    try:
+        ctx.runfolder.record(
+            spec.name,
+            passed=result.passed,
+            section=record.section,
+            datasets=record.datasets,
+            staged=Staged({**record.files, **files}, dict(record.moves)),
+            report=ctx.runfolder.relative(step_dir / reports.REPORT),
+        )
+    except BaseException:
+        # The step changed something outside the run folder (promote moved an alias):
+        # without its record, that change is put back.
+        for undo in reversed(record.failed):
+            with contextlib.suppress(Exception):
+                undo()
+        raise
+    for hook in record.recorded:
+        hook()
+    publisher.publish(result)
+    if spec.comment and ctx.config.get(spec.comment, "auto") == "auto":
+        _comment(spec, ctx, result, publisher)
+    return result
+
+
+def _comment(spec: StepSpec, ctx: Context, result: StepResult, publisher: Adapter) -> None:
+    from modelci.comparing.comment import publish
+
+    try:
+        publisher.note(f"modelci {spec.name}: {publish(result.markdown, ctx.env, step=spec.name)}")
+    except InfraError as exc:
+        # The verdict is in the job summary and the reports; an unreachable or refusing
+        # API must not turn a passed gate into a failed job.
+        publisher.warn(f"modelci {spec.name}: the PR/MR comment was not posted: {exc.message}")
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment, read once where a step is started (never inside a step)."""
+    return os.environ
