@@ -8,7 +8,8 @@
 # old one and published by atomically replacing the `active` symlink, so a half-built or
 # concurrent install is never used.
 #
-# Env: ACTION_PYTHON, ACTION_CACHE_DIR, ACTION_VERSION (outputs of setup.sh).
+# Env: ACTION_PYTHON, ACTION_CACHE_DIR, ACTION_VERSION, ACTION_EXTRAS (outputs of setup.sh:
+# the package extras the step needs, so a verify job does not install MLflow).
 # Output (GITHUB_OUTPUT): modelci (path of the executable).
 set -euo pipefail
 
@@ -25,10 +26,10 @@ if healthy "$dir/active"; then
 else
   mkdir -p "$dir"
   env_dir="$(mktemp -d "$dir/env-XXXXXXXX")"
-  echo "modelci $ACTION_VERSION: installing from $root into $env_dir"
+  echo "modelci $ACTION_VERSION: installing from ${root}[${ACTION_EXTRAS:-core}] into $env_dir"
   "$ACTION_PYTHON" -m venv "$env_dir"
   "$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
-    --progress-bar off -- "$root"
+    --progress-bar off -- "${root}[${ACTION_EXTRAS:-core}]"
   if ! healthy "$env_dir"; then
     echo "::error title=modelci install::modelci in $env_dir does not answer '$want'"
     exit 3

@@ -1,4 +1,5 @@
-"""Print modelci's version and a cache key for the virtual environment built from ROOT.
+"""Print modelci's version and a cache key for the virtual environment built from ROOT
+with the given extras (``plan.py ROOT EXTRAS``).
 
 The key hashes pyproject.toml and every file under src/ (the source the venv is built from)
 with the interpreter it is bound to, so a changed source or a new Python gets a new venv.
@@ -26,7 +27,7 @@ def source_files(root: Path) -> list[Path]:
     return files
 
 
-def main(root: Path) -> None:
+def main(root: Path, extras: str) -> None:
     version = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))["project"]["version"]
     digest = hashlib.sha256()
     for path in source_files(root):
@@ -34,8 +35,10 @@ def main(root: Path) -> None:
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     interpreter = f"{sys.implementation.name}{sys.version_info[0]}.{sys.version_info[1]}"
     digest.update(sys.base_prefix.encode())
+    # a venv holds the extras it was built with: another set is another venv
+    digest.update(b"\0extras=" + extras.encode())
     print(version, f"{interpreter}-{digest.hexdigest()[:16]}")
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "core")

@@ -11,10 +11,15 @@
 #                                   choice:NAME=a,b,c  one of the listed values
 #                                   bool:NAME          true or false
 #                                   char:NAME          exactly one character
-#                                   STEP/RULE          RULE, only when input step is STEP
+#                                   int:NAME[=LO..HI]  an integer (within LO..HI, either optional)
+#                                   number:NAME        a number
+#                                   json:NAME          a JSON object (checked by modelci's Python)
+#                                   extras:LIST        the package extras to install
+#                                   extras-of:NAME=S:L/S:L  the extras L of the step S named by NAME
 # Other rules pass an empty value: empty means "not given", modelci.yaml or the default applies.
 #
-# Outputs (GITHUB_OUTPUT): python (interpreter), version (of modelci), cache-dir, cache-key.
+# Outputs (GITHUB_OUTPUT): python (interpreter), version (of modelci), extras, cache-dir,
+# cache-key.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -41,15 +46,16 @@ value_of() {
   printf '%s' "${!var-}"
 }
 
+extras=core
+json_inputs=()
 for rule in "$@"; do
-  # STEP/RULE applies only when the root action runs STEP (its generator writes these).
-  if [[ "${rule%%:*}" == */* ]]; then
-    [[ "${rule%%/*}" == "$(value_of step)" ]] || continue
-    rule="${rule#*/}"
-  fi
   kind="${rule%%:*}"
   spec="${rule#*:}"
   name="${spec%%=*}"
+  if [[ "$kind" == extras ]]; then
+    extras="$spec"
+    continue
+  fi
   # the trailing dot keeps trailing newlines, which $(...) would strip
   value="$(value_of "$name"; printf .)"
   value="${value%.}"
@@ -81,6 +87,33 @@ for rule in "$@"; do
         fail "input '$name' must be exactly one character; got '$value'"
       fi
       ;;
+    int)
+      range="${spec#"$name"}"
+      range="${range#=}"
+      low="${range%%..*}"
+      high="${range#*..}"
+      if [[ ! "$value" =~ ^-?[0-9]{1,18}$ ]]; then
+        fail "input '$name' must be a whole number; got '$value'"
+      elif [[ -n "$low" && "$value" -lt "$low" ]] || [[ -n "$high" && "$value" -gt "$high" ]]; then
+        if [[ -n "$low" && -n "$high" ]]; then bound="between $low and $high"
+        elif [[ -n "$low" ]]; then bound="at least $low"
+        else bound="at most $high"; fi
+        fail "input '$name' must be $bound; got '$value'"
+      fi
+      ;;
+    number)
+      if [[ ! "$value" =~ ^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]]; then
+        fail "input '$name' must be a number; got '$value'"
+      fi
+      ;;
+    json)
+      json_inputs+=("$name")
+      ;;
+    extras-of)
+      map="/${spec#*=}/"
+      found="${map#*/"$value":}"
+      [[ "$found" != "$map" ]] && extras="${found%%/*}"
+      ;;
     *)
       echo "::error::setup.sh: unknown rule '$rule' in the action file" >&2
       exit 3
@@ -100,13 +133,23 @@ if ! "$resolved" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/nu
   exit 2
 fi
 
+# JSON inputs are parsed by the interpreter the venv is built with: no shell evaluates them.
+for name in "${json_inputs[@]}"; do
+  value="$(value_of "$name")"
+  if ! "$resolved" -c 'import json, sys; v = json.loads(sys.argv[1]); sys.exit(not isinstance(v, dict))' "$value" 2>/dev/null; then
+    fail "input '$name' must be a JSON object, e.g. {\"max_iter\": 200}; got '$value'"
+  fi
+done
+[[ $status -eq 0 ]] || exit "$status"
+
 # Key: the tool's version and a hash of its source, plus the interpreter the venv is bound to.
-plan="$("$resolved" "$root/actions/_shared/plan.py" "$root")"
+plan="$("$resolved" "$root/actions/_shared/plan.py" "$root" "$extras")"
 read -r version key <<< "$plan"
 cache_root="${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-${TMPDIR:-/tmp}}}"
 {
   echo "python=$resolved"
   echo "version=$version"
+  echo "extras=$extras"
   echo "cache-dir=$cache_root/modelci/$version/$key"
   echo "cache-key=modelci-venv-${RUNNER_OS:-Linux}-${RUNNER_ARCH:-X64}-$version-$key"
 } >> "$GITHUB_OUTPUT"

@@ -33,6 +33,7 @@ RESERVED_ENV = frozenset(
         "MODELCI_CI",
         "MODELCI_HOME",
         "MODELCI_PIP_SPEC",
+        "MODELCI_EXTRAS",
     }
 )
 

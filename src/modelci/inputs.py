@@ -103,10 +103,22 @@ class Input:
         high = node.get("maximum", node.get("exclusiveMaximum"))
         return low, high
 
+    @property
+    def default_text(self) -> str:
+        """The packaged default as users write it ("" when there is none)."""
+        return _shown(self.default)
+
     def describe(self) -> str:
-        """The help text with the default, as every generated surface shows it."""
-        shown = _shown(self.default)
+        """The help text with the default, as the command's help shows it."""
+        shown = self.default_text
         return f"{self.help} [default: {shown}]" if shown else self.help
+
+    def empty_means(self) -> str:
+        """What an empty action or template input means."""
+        if self.key is None:
+            return ""
+        shown = self.default_text
+        return f"Empty uses {self.key} of modelci.yaml{f' (default {shown})' if shown else ''}."
 
 
 def _shown(value: Any) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import fcntl
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -92,8 +94,28 @@ def runner(tmp_path: Path, tool_cache: Path) -> Runner:
 
 
 @pytest.fixture(scope="session")
-def modelci_bin(tool_cache: Path) -> Path:
-    """The bin folder of the venv the action installed (an installed modelci on PATH)."""
-    found = sorted(tool_cache.glob("modelci/*/*/active/bin/modelci"))
-    assert found, f"no installed modelci under {tool_cache}"
+def modelci_bin(shared_dir: Path, action_checkout: Path) -> Path:
+    """The bin folder of a modelci with every extra, installed by the actions' install script
+    (an installed modelci on PATH, as a runner image with modelci would have)."""
+    folder = shared_dir / "all-extras"
+    with locked(shared_dir / "all-extras.lock"):
+        if not (folder / ".warm").exists():
+            output = folder / "github-output"
+            folder.mkdir(exist_ok=True)
+            env = {
+                **clean_env(),
+                "ACTION_PYTHON": sys.executable,
+                "ACTION_CACHE_DIR": str(folder / "venv"),
+                "ACTION_VERSION": "0.1.0",
+                "ACTION_EXTRAS": "all",
+                "GITHUB_OUTPUT": str(output),
+            }
+            script = action_checkout / "actions" / "_shared" / "install.sh"
+            done = subprocess.run(
+                ["bash", str(script)], env=env, capture_output=True, text=True, check=False
+            )
+            assert done.returncode == 0, done.stdout + done.stderr
+            (folder / ".warm").touch()
+    found = sorted(folder.glob("venv/active/bin/modelci"))
+    assert found, f"no installed modelci under {folder}"
     return found[0].parent

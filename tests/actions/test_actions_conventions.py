@@ -20,8 +20,6 @@ from tests.actions.harness import REPO
 STEP_ACTIONS = sorted((REPO / "actions").glob("*/action.yml"))
 ALL_ACTIONS = [REPO / "action.yml", *STEP_ACTIONS]
 TEMPLATES = sorted((REPO / "gitlab-templates").glob("*.yml"))
-GEN_ROOT = REPO / "actions" / "_shared" / "gen_root_action.py"
-GEN_DOCS = REPO / "docs" / "gen_action_docs.py"
 PIN = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -33,15 +31,6 @@ def _load(path: Path) -> dict[str, Any]:
     data = yaml.safe_load(path.read_text())
     assert isinstance(data, dict)
     return data
-
-
-def _generator(script: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(script), *(str(a) for a in args)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("path", ALL_ACTIONS, ids=_ids(ALL_ACTIONS))
@@ -76,7 +65,7 @@ def test_template_conventions(path: Path) -> None:
     inputs = header["spec"]["inputs"]
     assert {"stage", "image", "modelci-version"} <= set(inputs)
     step = path.stem
-    job = jobs[f"modelci-{step}"]
+    job = jobs[f"$[[ inputs.job-prefix ]]modelci-{step}"]
     script = "\n".join(job["script"])
     assert "$[[" not in script, "inputs reach the script only as variables"
     for name, variable in job["variables"].items():
@@ -101,56 +90,42 @@ def test_template_version_matches_the_package() -> None:
         assert str(header["spec"]["inputs"]["modelci-version"]["default"]) == version, path
 
 
-def test_root_action_is_generated_and_current() -> None:
-    proc = _generator(GEN_ROOT, "--check")
+def test_generated_files_are_current() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "modelci.generate", "--check"],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+
+
+def test_root_action_stays_small_and_declares_every_output() -> None:
     root = _load(REPO / "action.yml")
-    union = {n for p in STEP_ACTIONS for n in (_load(p).get("inputs") or {})}
-    assert set(root["inputs"]) == {"step"} | union
+    assert set(root["inputs"]) == {"step", "args", "config", "workdir", "python"}
+    union = {n for p in STEP_ACTIONS for n in (_load(p).get("outputs") or {})}
+    assert set(root["outputs"]) == union
 
 
-def test_docs_are_current() -> None:
-    proc = _generator(GEN_DOCS, "--check")
-    assert proc.returncode == 0, proc.stderr
+def test_docs_list_every_input() -> None:
     for path in STEP_ACTIONS:
         page = (REPO / "docs" / "actions" / f"{path.parent.name}.md").read_text()
         for name in _load(path).get("inputs") or {}:
             assert f"| `{name}` |" in page
 
 
-@pytest.fixture
-def repo_copy(tmp_path: Path) -> Path:
-    for part in ("action.yml", "actions", "gitlab-templates", "examples", "docs/actions"):
+def test_a_hand_edit_of_a_generated_file_is_noticed(tmp_path: Path) -> None:
+    for part in ("action.yml", "actions", "gitlab-templates", "examples", "docs", "src"):
         src = REPO / part
         if src.is_dir():
-            shutil.copytree(src, tmp_path / part)
+            shutil.copytree(src, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            (tmp_path / part).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, tmp_path / part)
-    return tmp_path
-
-
-def test_checks_notice_a_changed_action(repo_copy: Path) -> None:
-    action = repo_copy / "actions" / "validate-data" / "action.yml"
+    action = tmp_path / "actions" / "validate-data" / "action.yml"
     action.write_text(action.read_text().replace("Dataset to validate", "Table to validate"))
+    generate = [sys.executable, "-m", "modelci.generate", "--root", str(tmp_path)]
 
-    assert _generator(GEN_ROOT, "--check", "--root", repo_copy).returncode == 1
-    assert _generator(GEN_DOCS, "--check", "--root", repo_copy).returncode == 1
-    assert _generator(GEN_ROOT, "--root", repo_copy).returncode == 0
-    assert _generator(GEN_DOCS, "--root", repo_copy).returncode == 0
-    assert "Table to validate" in (repo_copy / "action.yml").read_text()
-    assert "Table to validate" in (repo_copy / "docs" / "actions" / "validate-data.md").read_text()
-    assert _generator(GEN_ROOT, "--check", "--root", repo_copy).returncode == 0
-
-
-def test_generator_refuses_conflicting_defaults(repo_copy: Path) -> None:
-    other = repo_copy / "actions" / "other"
-    other.mkdir()
-    data = _load(repo_copy / "actions" / "validate-data" / "action.yml")
-    data["inputs"]["data"]["default"] = "elsewhere.csv"
-    (other / "action.yml").write_text(yaml.safe_dump(data, sort_keys=False))
-
-    proc = _generator(GEN_ROOT, "--root", repo_copy)
-
-    assert proc.returncode == 2
-    assert "input 'data' has default" in proc.stderr
+    stale = subprocess.run([*generate, "--check"], capture_output=True, text=True, check=False)
+    assert stale.returncode == 1
+    assert "stale: actions/validate-data/action.yml" in stale.stderr
+    assert subprocess.run(generate, capture_output=True, check=False).returncode == 0
+    assert "Dataset to validate" in action.read_text()
+    assert subprocess.run([*generate, "--check"], capture_output=True, check=False).returncode == 0

@@ -23,6 +23,14 @@ ACTIONS = {
 
 def run_action(runner: Runner, checkout: Path, which: str, **inputs: str) -> ActionRun:
     folder, extra = ACTIONS[which]
+    if which == "root":
+        # the root action takes the step's arguments one per line, as on the command line
+        kept = {k: v for k, v in inputs.items() if k in ("workdir", "config")}
+        lines = [inputs["data"]] if "data" in inputs else []
+        for key, value in inputs.items():
+            if key not in ("data", "workdir", "config"):
+                lines += [f"--{key}", value]
+        inputs = {**kept, "args": "\n".join(lines)}
     return runner.run(checkout / folder, {**extra, **inputs})
 
 
@@ -103,7 +111,7 @@ def test_bad_inputs_stop_before_install(
 
 @pytest.mark.parametrize("step", ["", "train-everything", "_shared", "../validate-data"])
 def test_root_action_refuses_unknown_step(runner: Runner, action_checkout: Path, step: str) -> None:
-    run = runner.run(action_checkout, {"step": step, "data": "good.csv"})
+    run = runner.run(action_checkout, {"step": step, "args": "good.csv"})
 
     assert run.exit_code == 2
     messages = " ".join(a.message for a in run.annotations)

@@ -114,17 +114,16 @@ def test_installs_modelci_from_source_when_none_on_path(
         TEMPLATE,
         {"data": "good.csv", "contract": "contract.yml", "modelci-source": str(source)},
     )
-    # No modelci anywhere on PATH; the job's venv goes to its own TMPDIR.
+    # No modelci anywhere on PATH: the job installs one into its build folder.
     path = [d for d in os.environ["PATH"].split(":") if d and not (Path(d) / "modelci").exists()]
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
 
-    run = run_pipeline(project, env={"PATH": ":".join(path), "TMPDIR": str(scratch)}, timeout=600)
+    run = run_pipeline(project, env={"PATH": ":".join(path)}, timeout=600)
 
     assert run.passed(JOB), run.output
-    [venv] = scratch.glob("modelci-*/venv")
-    assert (venv / "bin" / "modelci").is_file()
-    shutil.rmtree(venv)  # almost a gigabyte; pytest keeps old temp folders
+    assert "modelci 0.1.0: using" not in run.job_log(JOB)
+    # the job's venv (about a gigabyte with every extra) is gone when the job ends
+    builds = project / ".gitlab-ci-local" / "builds"
+    assert not list(builds.glob("*/.modelci-venv")), "the job left its venv behind"
     assert (
         json.loads((run.artifacts(JOB) / ".modelci" / "validate-data" / "report.json").read_text())[
             "passed"

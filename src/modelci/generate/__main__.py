@@ -1,0 +1,5 @@
+import sys
+
+from modelci.generate import main
+
+sys.exit(main())

@@ -1,0 +1,27 @@
+# Use an installed modelci of the wanted version, or install one into a venv in this job's
+# build folder (its own, even when a shell runner runs jobs side by side), removed when the
+# job's script ends however it ends. pip's cache lives in the project folder, where the
+# template's `cache:` keeps it between jobs.
+want="modelci, version ${MODELCI_VERSION}"
+if [ "$(modelci --version 2>/dev/null)" = "$want" ]; then
+  echo "modelci ${MODELCI_VERSION}: using $(command -v modelci)"
+else
+  venv="$PWD/.modelci-venv"
+  trap 'rm -rf "$venv"' EXIT
+  python3 -m venv --without-pip "$venv"
+  # the step's extras: on the package name, or on a source folder or wheel given as source
+  if [ -z "${MODELCI_PIP_SPEC}" ]; then
+    spec="modelci[${MODELCI_EXTRAS}]==${MODELCI_VERSION}"
+  elif [ -e "${MODELCI_PIP_SPEC}" ]; then
+    spec="${MODELCI_PIP_SPEC}[${MODELCI_EXTRAS}]"
+  else
+    spec="${MODELCI_PIP_SPEC}"
+  fi
+  python3 -m pip --python "$venv/bin/python" install --quiet --disable-pip-version-check \
+    --no-input -- "$spec"
+  export PATH="$venv/bin:$PATH"
+  if [ "$(modelci --version)" != "$want" ]; then
+    echo "modelci-source installed '$(modelci --version)', not '$want'" >&2
+    exit 3
+  fi
+fi

@@ -1,0 +1,156 @@
+"""GitLab CI templates made from the step table, one per step, with ``spec: inputs``.
+
+Inputs reach the job only as ``variables:`` with ``expand: false``: a value is never
+interpolated into the script, and ``$VAR`` in a value stays literal. GitLab checks ``options``
+and ``regex`` before the pipeline starts, so a bad value names the template input. The
+install script is one file (``install.sh`` beside this module), written into every template.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from modelci import __version__
+from modelci.generate.actions import input_description
+from modelci.inputs import Input
+from modelci.step import StepSpec
+
+#: the stage each step's job runs in by default (GitLab's default stages), and the modelci
+#: job it waits for when it is in the pipeline
+STAGES = {"promote": "deploy", "verify": "deploy"}
+PREVIOUS = {"train": "validate-data", "compare": "train", "promote": "compare"}
+INTEGER = r"^-?[0-9]*$"
+NUMBER = r"^(-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)?$"
+CHAR = r"^.?$"
+
+
+def install_script() -> str:
+    return resources.files("modelci.generate").joinpath("install.sh").read_text("utf-8")
+
+
+def template_input(item: Input) -> dict[str, Any]:
+    node: dict[str, Any] = {"description": input_description(item), "default": ""}
+    kind = item.kind
+    if kind == "choice":
+        node["options"] = ["", *item.choices]
+    elif kind == "boolean":
+        node["options"] = ["", "true", "false"]
+    elif kind == "integer":
+        node["regex"] = INTEGER
+    elif kind == "number":
+        node["regex"] = NUMBER
+    elif kind == "char":
+        node["regex"] = CHAR
+    return node
+
+
+def header(spec: StepSpec) -> dict[str, Any]:
+    inputs: dict[str, Any] = {
+        "job-prefix": {
+            "description": "Prefix of the job's name, so one pipeline can include the "
+            "template twice (two models): the job is <prefix>modelci-" + spec.name + ".",
+            "default": "",
+            "regex": r"^[A-Za-z0-9_.-]*$",
+        },
+        "stage": {
+            "description": "Stage the job runs in.",
+            "default": STAGES.get(spec.name, "test"),
+        },
+        "image": {
+            "description": "Image the job runs in (Python 3.11 or newer).",
+            "default": "python:3.11-slim",
+        },
+        "modelci-version": {
+            "description": "modelci version to use; an installed modelci of this version is "
+            "reused.",
+            "default": __version__,
+            "regex": r"^[0-9]+\.[0-9]+\.[0-9]+([.+-]?[A-Za-z0-9.]+)?$",
+        },
+        "modelci-source": {
+            "description": "What pip installs when no modelci of modelci-version is on PATH (a "
+            "requirement, a wheel or a source folder; the step's extras are added to a "
+            "wheel or folder). Empty installs modelci[<extras>]==<modelci-version> from the "
+            "package index.",
+            "default": "",
+        },
+    }
+    for item in spec.inputs:
+        if item.ci and item.env is None:
+            inputs[item.name] = template_input(item)
+    inputs["config"] = {
+        "description": "Project file. Empty uses ./modelci.yaml when present.",
+        "default": "",
+    }
+    inputs["workdir"] = {
+        "description": "Run folder, relative to the project; it is the job's artifact and "
+        "holds the JUnit, dotenv and metrics reports.",
+        "default": ".modelci",
+        "regex": r"^[A-Za-z0-9_.][A-Za-z0-9_./-]*$",
+    }
+    return {"spec": {"inputs": inputs}}
+
+
+def _variable(value: str) -> dict[str, Any]:
+    return {"value": value, "expand": False}
+
+
+def job(spec: StepSpec) -> dict[str, Any]:
+    variables: dict[str, Any] = {
+        # The job's reports are GitLab's: say so even where GITLAB_CI is not "true".
+        "MODELCI_CI": "gitlab",
+        "MODELCI_VERSION": _variable("$[[ inputs.modelci-version ]]"),
+        "MODELCI_PIP_SPEC": _variable("$[[ inputs.modelci-source ]]"),
+        "MODELCI_EXTRAS": ",".join(spec.extras) or "core",
+        "PIP_CACHE_DIR": "$CI_PROJECT_DIR/.cache/pip",
+    }
+    for item in spec.inputs:
+        if item.ci and item.env is None:
+            variables[item.variable] = _variable(f"$[[ inputs.{item.name} ]]")
+    variables["MODELCI_CONFIG"] = _variable("$[[ inputs.config ]]")
+    variables["MODELCI_WORKDIR"] = _variable("$[[ inputs.workdir ]]")
+    workdir = "$[[ inputs.workdir ]]"
+    body: dict[str, Any] = {
+        "stage": "$[[ inputs.stage ]]",
+        "image": "$[[ inputs.image ]]",
+    }
+    if spec.name in PREVIOUS:
+        body["needs"] = [
+            {
+                "job": f"$[[ inputs.job-prefix ]]modelci-{PREVIOUS[spec.name]}",
+                "optional": True,
+            }
+        ]
+    body.update(
+        {
+            "variables": variables,
+            "cache": {"key": "modelci-pip", "paths": [".cache/pip"]},
+            "script": [install_script(), f"modelci {spec.name}"],
+            "artifacts": {
+                "when": "always",
+                "paths": [f"{workdir}/"],
+                "reports": {
+                    "junit": f"{workdir}/{spec.name}/junit.xml",
+                    "dotenv": f"{workdir}/{spec.name}/outputs.env",
+                    "metrics": f"{workdir}/{spec.name}/metrics.txt",
+                },
+            },
+        }
+    )
+    return {f"$[[ inputs.job-prefix ]]modelci-{spec.name}": body}
+
+
+def comment(spec: StepSpec) -> str:
+    first = next((i for i in spec.inputs if i.ci and i.env is None), None)
+    example = f"\n#       inputs:\n#         {first.name}: ..." if first else ""
+    return (
+        f"# modelci {spec.name}: {spec.summary}\n"
+        "#\n"
+        "#   include:\n"
+        f"#     - remote: <this file's URL at a release commit>   # or project:/ref:/file:"
+        f"{example}\n"
+        "#\n"
+        "# Inputs reach the job only as `variables:` with `expand: false`: a value is never\n"
+        "# interpolated into the script, and `$VAR` in a value stays literal. Empty inputs mean\n"
+        '# "not given": modelci.yaml or the default applies.\n'
+    )
