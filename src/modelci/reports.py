@@ -16,16 +16,20 @@ def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
     lines = ["| | column | rule | observed | expected |", "|---|---|---|---|---|"]
     for check in rows[:MAX_TABLE_ROWS]:
         mark = "✅" if check.passed else ("⚠️" if check.severity == "warning" else "❌")
-        lines.append(
-            f"| {mark} | {_md(check.column or '(table)')} | {_md(check.rule)} "
-            f"| {_md(format_value(check.observed))} | {_md(format_value(check.expected))} |"
+        cells = (
+            check.column or "(table)",
+            check.rule,
+            format_value(check.observed),
+            format_value(check.expected),
         )
+        lines.append(f"| {mark} | " + " | ".join(markdown_cell(c) for c in cells) + " |")
     if len(rows) > MAX_TABLE_ROWS:
         lines.append(f"| | … {len(rows) - MAX_TABLE_ROWS} more checks in the JSON report | | | |")
     return "\n".join(lines)
 
 
-def _md(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell: pipes escaped, one line."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,8 +37,8 @@ class Check:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["observed"] = _plain(self.observed)
-        data["expected"] = _plain(self.expected)
+        data["observed"] = plain(self.observed)
+        data["expected"] = plain(self.expected)
         return {k: v for k, v in data.items() if v is not None and v != ""}
 
 
@@ -68,24 +70,36 @@ class StepResult:
             "passed": self.passed,
             "summary": self.summary,
             "outputs": self.outputs,
-            "metrics": {k: _plain(v) for k, v in self.metrics.items()},
+            "metrics": {k: plain(v) for k, v in self.metrics.items()},
             "checks": [c.to_dict() for c in self.checks],
-            **({"details": _plain(self.details)} if self.details else {}),
+            **({"details": plain(self.details)} if self.details else {}),
         }
 
 
-def _plain(value: Any) -> Any:
-    """Turn numpy scalars, NaN and tuples into what JSON and YAML readers expect."""
+def plain(value: Any) -> Any:
+    """``value`` as JSON and YAML readers expect it: numpy scalars and arrays as Python
+    values, tuples and sets as lists, paths and dates as text, NaN as null, infinities as
+    ``"inf"``/``"-inf"``, keys as strings."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        items = [_plain(v) for v in value]
+        items = [plain(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
     if isinstance(value, Path):
         return str(value)
-    item = getattr(value, "item", None)
-    if callable(item) and not isinstance(value, str | bytes):
-        value = item()
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if not isinstance(value, str):
+        item = getattr(value, "item", None)
+        if callable(item) and getattr(value, "ndim", 0) == 0:
+            return plain(item())
+        tolist = getattr(value, "tolist", None)
+        if callable(tolist):
+            return plain(tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
@@ -93,7 +107,7 @@ def _plain(value: Any) -> Any:
 
 def format_value(value: Any) -> str:
     """Short human form for tables: 4 significant digits for floats, lists abridged."""
-    value = _plain(value)
+    value = plain(value)
     if value is None:
         return "—"
     if isinstance(value, bool):

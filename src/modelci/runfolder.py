@@ -8,7 +8,6 @@ where it can be.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import os
@@ -19,16 +18,13 @@ from typing import Any
 
 from modelci import __version__, fsutil
 from modelci.errors import InputError
+from modelci.timestamps import utc_now
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA_VERSION = 1
 DEFAULT_WORKDIR = ".modelci"
 #: manifest sections later steps read back as objects (a string there is a damaged file)
 SECTIONS = ("steps", "datasets", "validate_data", "train", "compare")
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class RunFolder:
@@ -114,7 +110,7 @@ class RunFolder:
         with self._locked():
             data = self.read()
             change(data)
-            data["updated"] = _now()
+            data["updated"] = utc_now()
             data["modelci_version"] = __version__
             fsutil.write_json(self.manifest_path, data)
             return data
@@ -125,7 +121,7 @@ class RunFolder:
         def change(data: dict[str, Any]) -> None:
             data.setdefault("steps", {})[step] = {
                 "passed": passed,
-                "finished": _now(),
+                "finished": utc_now(),
                 **({"report": facts.pop("report")} if "report" in facts else {}),
             }
             _deep_merge(data, facts)
@@ -137,7 +133,7 @@ def _empty_manifest() -> dict[str, Any]:
     return {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "modelci_version": __version__,
-        "created": _now(),
+        "created": utc_now(),
         "steps": {},
     }
 

@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 
 from modelci.comparing import html
-from modelci.comparing.metrics import Predictions
+from modelci.comparing.decision import Budget, Decision, MetricValues, ModelSide, RuleVerdict
 from modelci.comparing.report import markdown
+from modelci.metrics import Predictions
 
 
-def _decision(**extra: Any) -> dict[str, Any]:
-    return {
+def _decision(**extra: Any) -> Decision:
+    fields: dict[str, Any] = {
         "passed": False,
         "summary": "compare failed: worse on rmse",
         "confidence": 0.9,
@@ -22,33 +23,36 @@ def _decision(**extra: Any) -> dict[str, Any]:
         "data": "train/eval.parquet",
         "resamples": 2000,
         "seed": 0,
-        "candidate": {"uri": "models:/house/4", "version": "4"},
-        "production": {"uri": "models:/house/3", "version": "3", "alias": "champion"},
-        "rules": [
-            {
-                "metric": "rmse",
-                "scope": "all rows",
-                "rows": 1200,
-                "rule": "must not degrade",
-                "production": 1.25,
-                "candidate": 1.5,
-                "difference": 0.25,
-                "interval": [0.125, 0.375],
-                "passed": False,
-                "reason": "90% lower bound of the improvement -0.375 <= allowed -0.0125",
-            }
-        ],
-        "slices": [],
-        "budgets": [
-            {"name": "size_mb", "candidate": 2.5, "production": 2.0, "limit": 5.0, "passed": True}
-        ],
-        "metrics": {
-            "candidate": {"rmse": 1.5, "r2": 0.75},
-            "production": {"rmse": 1.25, "r2": 0.8},
-        },
-        "notes": [],
-        **extra,
+        "candidate": ModelSide(uri="models:/house/4", name="house", version="4"),
+        "production": ModelSide(uri="models:/house/3", name="house", version="3", alias="champion"),
+        "rules": (
+            RuleVerdict(
+                metric="rmse",
+                scope="all rows",
+                rows=1200,
+                rule="must not degrade",
+                direction="lower",
+                production=1.25,
+                candidate=1.5,
+                difference=0.25,
+                interval=(0.125, 0.375),
+                confidence=0.9,
+                resamples=2000,
+                improvement_low=-0.375,
+                improvement_high=-0.125,
+                threshold=-0.0125,
+                relative=True,
+                passed=False,
+                reason="90% lower bound of the improvement -0.375 <= allowed -0.0125",
+            ),
+        ),
+        "budgets": (Budget(name="size_mb", candidate=2.5, production=2.0, limit=5.0, passed=True),),
+        "metrics": MetricValues(
+            candidate={"rmse": 1.5, "r2": 0.75}, production={"rmse": 1.25, "r2": 0.8}
+        ),
     }
+    fields.update(extra)
+    return Decision(**fields)
 
 
 def test_markdown_table_has_every_column_people_read() -> None:
@@ -71,10 +75,10 @@ def test_markdown_for_a_first_model_lists_candidate_metrics() -> None:
         _decision(
             passed=True,
             production=None,
-            rules=[],
-            budgets=[],
+            rules=(),
+            budgets=(),
             summary="no production model to compare with",
-            notes=["registered model 'house' has no version behind alias 'champion' yet"],
+            notes=("registered model 'house' has no version behind alias 'champion' yet",),
         )
     )
     assert "| metric | candidate |" in text and "| rmse | 1.5 |" in text
@@ -103,7 +107,7 @@ def test_regression_report_has_side_by_side_plots_saved_and_embedded(tmp_path: P
 def test_html_escapes_values_from_data(tmp_path: Path) -> None:
     y = np.array([0, 1, 0, 1] * 10)
     cand = Predictions("classification", y, y, None, ("<b>no</b>", "yes"))
-    decision = _decision(summary="<script>alert(1)</script>", rules=[], budgets=[])
+    decision = _decision(summary="<script>alert(1)</script>", rules=(), budgets=())
     page = html.write_report(tmp_path, decision, cand, None).read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page
     # without probabilities there are no curves, only the confusion matrix

@@ -1,4 +1,5 @@
-"""Metrics by task: values agree with scikit-learn's own functions, sets are configurable."""
+"""Train's holdout metrics (modelci.metrics.compute_metrics): values agree with
+scikit-learn's own functions, sets are configurable."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from modelci.training.metrics import HIGHER_IS_BETTER, METRICS, compute_metrics
+from modelci.metrics import METRICS, compute_metrics, names_for
 
 
 def test_metric_sets_cover_the_issue() -> None:
-    assert METRICS["classification"] == [
+    assert names_for("classification") == [
         "accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc", "log_loss",
     ]  # fmt: skip
-    assert METRICS["regression"] == ["rmse", "mae", "r2", "mape"]
-    assert set(HIGHER_IS_BETTER) == set(METRICS["classification"]) | set(METRICS["regression"])
+    assert names_for("regression") == ["rmse", "mae", "r2", "mape"]
+    assert set(METRICS) == set(names_for("classification")) | set(names_for("regression"))
 
 
 def test_binary_classification_scores_the_second_label() -> None:

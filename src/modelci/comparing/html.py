@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from modelci import fsutil
-from modelci.comparing.metrics import Predictions
+from modelci.comparing.decision import Decision, RuleVerdict, SkippedSlice, SliceVerdict
+from modelci.comparing.report import interval_heading
+from modelci.metrics import Predictions
 from modelci.results import format_value
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ COLORS = {"production": "#7f7f7f", "candidate": "#1f77b4"}
 
 def write_report(
     step_dir: Path,
-    decision: Mapping[str, Any],
+    decision: Decision,
     candidate: Predictions,
     production: Predictions | None,
 ) -> Path:
@@ -175,46 +177,46 @@ figure{margin:1rem 0}
 """
 
 
-def _cell(value: Any) -> str:
+def _cell(value: float | None) -> str:
     return html.escape("—" if value is None else format_value(value))
 
 
-def _interval(item: Mapping[str, Any]) -> str:
-    low, high = item.get("interval") or (None, None)
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.4g}"
+
+
+def _interval(item: RuleVerdict) -> str:
+    low, high = item.interval
     if low is None or high is None:
         return "—"
     return f"[{low:+.4g}, {high:+.4g}]"
 
 
-def _rows(items: list[Mapping[str, Any]], with_scope: bool) -> str:
+def _rows(items: Sequence[SliceVerdict], with_scope: bool) -> str:
     out = []
     for item in items:
-        verdict = (
-            f"skipped ({item['skipped']})"
-            if item.get("skipped")
-            else f"{'passed' if item['passed'] else 'failed'}: {item.get('reason', '')}"
-        )
-        css = "pass" if item.get("passed") else "fail"
-        scope = (
-            f"<td>{html.escape(str(item['scope']))}</td><td>{item['rows']}</td>"
-            if with_scope
-            else ""
-        )
-        diff = item.get("difference")
+        judged = item if isinstance(item, RuleVerdict) else None
+        if isinstance(item, SkippedSlice):
+            verdict = f"skipped ({item.reason})"
+        else:
+            verdict = f"{'passed' if item.passed else 'failed'}: {item.reason}"
+        css = "pass" if item.passed else "fail"
+        scope = f"<td>{html.escape(item.scope)}</td><td>{item.rows}</td>" if with_scope else ""
         out.append(
-            f"<tr>{scope}<td>{html.escape(str(item['metric']))}</td>"
-            f"<td>{_cell(item.get('production'))}</td><td>{_cell(item.get('candidate'))}</td>"
-            f"<td>{'—' if diff is None else f'{diff:+.4g}'}</td><td>{_interval(item)}</td>"
+            f"<tr>{scope}<td>{html.escape(item.metric)}</td>"
+            f"<td>{_cell(judged.production if judged else None)}</td>"
+            f"<td>{_cell(judged.candidate if judged else None)}</td>"
+            f"<td>{_signed(judged.difference if judged else None)}</td>"
+            f"<td>{_interval(judged) if judged else '—'}</td>"
             f"<td class='{css}'>{html.escape(verdict)}</td></tr>"
         )
     return "\n".join(out)
 
 
-def render(decision: Mapping[str, Any], images: list[tuple[str, str]]) -> str:
-    passed = bool(decision["passed"])
-    confidence = float(decision.get("confidence", 0.95))
+def render(decision: Decision, images: list[tuple[str, str]]) -> str:
+    passed = decision.passed
     head = "<th>metric</th><th>production</th><th>candidate</th><th>difference</th>"
-    head += f"<th>{confidence:.0%} interval</th><th>verdict</th>"
+    head += f"<th>{interval_heading(decision)}</th><th>verdict</th>"
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
         "<title>modelci compare</title>",
@@ -222,47 +224,47 @@ def render(decision: Mapping[str, Any], images: list[tuple[str, str]]) -> str:
         "<h1>modelci compare</h1>",
         f"<p class='{'pass' if passed else 'fail'}'><strong>"
         f"{'PASSED' if passed else 'FAILED'}</strong> — "
-        f"{html.escape(str(decision['summary']))}</p>",
+        f"{html.escape(decision.summary)}</p>",
         _models(decision),
     ]
-    if decision.get("rules"):
+    if decision.rules:
         parts += [
             "<h2>Rules</h2>",
             f"<table><tr>{head}</tr>",
-            _rows(decision["rules"], False),
+            _rows(decision.rules, False),
             "</table>",
         ]
-    if decision.get("slices"):
+    if decision.slices:
         parts += [
             "<h2>Slices</h2>",
             f"<table><tr><th>slice</th><th>rows</th>{head}</tr>",
-            _rows(decision["slices"], True),
+            _rows(decision.slices, True),
             "</table>",
         ]
-    metrics = decision.get("metrics") or {}
-    if metrics.get("candidate"):
+    metrics = decision.metrics
+    if metrics.candidate:
         parts += [
             "<h2>All metrics</h2>",
             "<table><tr><th>metric</th><th>production</th><th>candidate</th></tr>",
         ]
-        for name, value in metrics["candidate"].items():
-            prod = (metrics.get("production") or {}).get(name)
+        for name, value in metrics.candidate.items():
+            prod = metrics.production.get(name)
             parts.append(
                 f"<tr><td>{html.escape(name)}</td><td>{_cell(prod)}</td><td>{_cell(value)}</td></tr>"
             )
         parts.append("</table>")
-    if decision.get("budgets"):
+    if decision.budgets:
         parts += [
             "<h2>Budgets</h2>",
             "<table><tr><th>budget</th><th>production</th><th>candidate</th><th>limit</th>"
             "<th>verdict</th></tr>",
         ]
-        for item in decision["budgets"]:
-            css = "pass" if item["passed"] else "fail"
+        for budget in decision.budgets:
+            css = "pass" if budget.passed else "fail"
             parts.append(
-                f"<tr><td>{html.escape(item['name'])}</td><td>{_cell(item.get('production'))}</td>"
-                f"<td>{_cell(item['candidate'])}</td><td>{_cell(item['limit'])}</td>"
-                f"<td class='{css}'>{'passed' if item['passed'] else 'failed'}</td></tr>"
+                f"<tr><td>{html.escape(budget.name)}</td><td>{_cell(budget.production)}</td>"
+                f"<td>{_cell(budget.candidate)}</td><td>{_cell(budget.limit)}</td>"
+                f"<td class='{css}'>{'passed' if budget.passed else 'failed'}</td></tr>"
             )
         parts.append("</table>")
     if images:
@@ -275,26 +277,24 @@ def render(decision: Mapping[str, Any], images: list[tuple[str, str]]) -> str:
                 "</figure>"
             )
         parts.append("</div>")
-    for note in decision.get("notes") or []:
-        parts.append(f"<p><em>{html.escape(str(note))}</em></p>")
+    for note in decision.notes:
+        parts.append(f"<p><em>{html.escape(note)}</em></p>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def _models(decision: Mapping[str, Any]) -> str:
-    cand = decision.get("candidate") or {}
-    prod = decision.get("production")
-    items = [f"<li>candidate: <code>{html.escape(str(cand.get('uri')))}</code></li>"]
+def _models(decision: Decision) -> str:
+    prod = decision.production
+    items = [f"<li>candidate: <code>{html.escape(str(decision.candidate.uri))}</code></li>"]
     if prod:
-        alias = f" (@{prod['alias']})" if prod.get("alias") else ""
+        alias = f" (@{prod.alias})" if prod.alias else ""
         items.append(
-            f"<li>production: <code>{html.escape(str(prod.get('uri')))}</code>"
-            f"{html.escape(alias)}</li>"
+            f"<li>production: <code>{html.escape(str(prod.uri))}</code>{html.escape(alias)}</li>"
         )
     else:
         items.append("<li>production: none</li>")
     items.append(
-        f"<li>evaluation rows: {decision.get('rows')} from "
-        f"<code>{html.escape(str(decision.get('data')))}</code></li>"
+        f"<li>evaluation rows: {decision.rows} from "
+        f"<code>{html.escape(str(decision.data))}</code></li>"
     )
     return "<ul>" + "".join(items) + "</ul>"

@@ -18,11 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelci.comparing.metrics import METRICS, Direction, names_for
-from modelci.comparing.stats import Interval, McNemar
+from modelci.comparing.decision import ALL_ROWS, McNemar, RuleVerdict, finite
 from modelci.errors import ConfigError
+from modelci.metrics import DEFAULT_METRIC, METRICS, Direction, names_for
+
+if TYPE_CHECKING:
+    from modelci.comparing.stats import Interval
 
 DEFAULT_MAX_DEGRADATION = 0.01
 
@@ -62,8 +65,6 @@ def parse_rules(
     if not raw:
         if allow_empty:
             return []
-        from modelci.comparing.metrics import DEFAULT_METRIC
-
         name = DEFAULT_METRIC[task]
         relative = METRICS[name].direction == "lower"  # error metrics have no natural scale
         return [Rule(name, METRICS[name].direction, relative=relative)]
@@ -95,59 +96,6 @@ def check_metric(name: str, task: str, where: str) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """A rule applied to one comparison (the whole set or one slice)."""
-
-    rule: Rule
-    production: float
-    candidate: float
-    interval: Interval
-    mcnemar: McNemar | None
-    passed: bool
-    reason: str
-    #: e.g. "region=north" for a slice, None for the whole evaluation set
-    scope: str | None = None
-    rows: int = 0
-
-    @property
-    def difference(self) -> float:
-        return self.candidate - self.production
-
-    def to_dict(self) -> dict[str, Any]:
-        _, bound = self.rule.thresholds(self.production)
-        low, high = improvement_bounds(self.rule, self.interval)
-        data: dict[str, Any] = {
-            "metric": self.rule.metric,
-            "scope": self.scope or "all rows",
-            "rows": self.rows,
-            "rule": self.rule.kind,
-            "direction": self.rule.direction,
-            "production": self.production,
-            "candidate": self.candidate,
-            "difference": self.difference,
-            "interval": [self.interval.low, self.interval.high],
-            "confidence": self.interval.confidence,
-            "resamples": self.interval.resamples,
-            "improvement_low": low,
-            "improvement_high": high,
-            "threshold": bound,
-            "relative": self.rule.relative,
-            "passed": self.passed,
-            "reason": self.reason,
-        }
-        if self.interval.undefined:
-            data["undefined_resamples"] = self.interval.undefined
-        if self.mcnemar is not None:
-            data["mcnemar"] = {
-                "candidate_only_correct": self.mcnemar.candidate_only,
-                "production_only_correct": self.mcnemar.production_only,
-                "p_value": self.mcnemar.p_value,
-                "method": self.mcnemar.method,
-            }
-        return data
-
-
 def improvement_bounds(rule: Rule, interval: Interval) -> tuple[float, float]:
     """The interval of ``candidate - production`` turned so that positive means better."""
     if rule.direction == "higher":
@@ -164,8 +112,8 @@ def decide(
     *,
     scope: str | None = None,
     rows: int = 0,
-) -> Verdict:
-    low, _ = improvement_bounds(rule, interval)
+) -> RuleVerdict:
+    low, high = improvement_bounds(rule, interval)
     _, bound = rule.thresholds(production)
     pct = f"{interval.confidence:.0%}"
     if math.isnan(low):
@@ -195,4 +143,24 @@ def decide(
             f"{pct} lower bound of the improvement {low:+.4g} "
             f"{'>' if passed else '<='} allowed {bound:+.4g}"
         )
-    return Verdict(rule, production, candidate, interval, mcnemar, passed, reason, scope, rows)
+    return RuleVerdict(
+        metric=rule.metric,
+        scope=scope or ALL_ROWS,
+        rows=rows,
+        rule=rule.kind,
+        direction=rule.direction,
+        production=finite(production),
+        candidate=finite(candidate),
+        difference=finite(candidate - production),
+        interval=(finite(interval.low), finite(interval.high)),
+        confidence=interval.confidence,
+        resamples=interval.resamples,
+        improvement_low=finite(low),
+        improvement_high=finite(high),
+        threshold=finite(bound),
+        relative=rule.relative,
+        passed=passed,
+        reason=reason,
+        undefined_resamples=interval.undefined,
+        mcnemar=mcnemar,
+    )

@@ -10,7 +10,6 @@ the model is signed, the same decision digest travels in the signed statement to
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -61,8 +60,3 @@ class GateRecord:
             at=found.get(tags.COMPARE_AT, ""),
             summary=found.get(tags.COMPARE_SUMMARY, ""),
         )
-
-
-def now() -> str:
-    """UTC now, to the second, as the ISO text every record uses."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")

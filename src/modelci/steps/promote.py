@@ -23,17 +23,18 @@ from typing import Any
 
 from modelci import cicontext, reports
 from modelci.cicontext import CIContext
-from modelci.comparing.verdict import Verdict, read_verdict
+from modelci.comparing.decision import Decision
 from modelci.config import Config
-from modelci.errors import InputError
+from modelci.errors import GateFailed, InputError
 from modelci.registry import client as registry
 from modelci.registry import history, orphans, tags
 from modelci.registry.client import VersionRef
 from modelci.registry.connection import RetryPolicy, reachable
-from modelci.registry.evidence import GateRecord, now
+from modelci.registry.evidence import GateRecord
 from modelci.registry.location import Location, locate, require_lasting
 from modelci.results import Check, StepResult
 from modelci.runfolder import RunFolder
+from modelci.timestamps import utc_now
 
 STEP = "promote"
 #: manifest keys a signing step may record its signature under
@@ -50,7 +51,7 @@ class _Plan:
     target: VersionRef
     kind: str  # promote | rollback | forced
     checks: list[Check] = field(default_factory=list)
-    verdict: Verdict | None = None
+    verdict: Decision | None = None
     reason: str | None = None
 
 
@@ -122,7 +123,7 @@ def run(config: Config, runfolder: RunFolder, env: Mapping[str, str] | None = No
         )
 
 
-def _claimed_verdict(runfolder: RunFolder, manifest: Mapping[str, Any]) -> Verdict | str:
+def _claimed_verdict(runfolder: RunFolder, manifest: Mapping[str, Any]) -> Decision | str:
     """The decision the run folder points at, or why there is none to act on."""
     compare = manifest.get("compare")
     if not compare:
@@ -136,7 +137,10 @@ def _claimed_verdict(runfolder: RunFolder, manifest: Mapping[str, Any]) -> Verdi
             f"{runfolder.manifest_path}: compare.decision must be the path of the decision "
             f"file, not {stored!r}; the manifest is damaged: run `modelci compare` again"
         )
-    verdict = read_verdict(runfolder.resolve(stored))
+    try:
+        verdict = Decision.read(runfolder.resolve(stored))
+    except GateFailed as exc:
+        raise GateFailed(f"not promoting: {exc}") from None
     if not verdict.passed:
         return f"not promoting: {verdict.summary or 'compare failed'}"
     return verdict
@@ -145,7 +149,7 @@ def _claimed_verdict(runfolder: RunFolder, manifest: Mapping[str, Any]) -> Verdi
 def _promotion(
     runfolder: RunFolder,
     manifest: Mapping[str, Any],
-    verdict: Verdict,
+    verdict: Decision,
     mlflow: Any,
     location: Location,
     name: str,
@@ -195,7 +199,7 @@ def _promotion(
 
 
 def _evidence_problem(
-    target: VersionRef, verdict: Verdict, current: VersionRef | None, alias: str
+    target: VersionRef, verdict: Decision, current: VersionRef | None, alias: str
 ) -> str | None:
     """Why the run folder's decision is not evidence for moving the alias to ``target``."""
     state = orphans.promotable(target)
@@ -398,7 +402,7 @@ def _set_alias(mlflow: Any, location: Location, name: str, alias: str, number: s
 
 
 def _tags(plan: _Plan, alias: str, previous: str | None, ci: CIContext) -> dict[str, str]:
-    at = now()
+    at = utc_now()
     found = {
         tags.PROMOTE_ACTION: plan.kind,
         tags.PROMOTE_ALIAS: alias,

@@ -222,14 +222,14 @@ def _task(
 
 def _check_metrics(config: Config, task: str) -> None:
     """Refuse metrics of the other task now, before an MLflow run is started for nothing."""
-    from modelci.training.metrics import METRICS
+    from modelci.metrics import names_for
 
     wanted = config.get("train.metrics") or []
-    wrong = [name for name in wanted if name not in METRICS[task]]
+    wrong = [name for name in wanted if name not in names_for(task)]
     if wrong:
         raise ConfigError(
             f"{', '.join(map(repr, wrong))} cannot be computed for {task}; "
-            f"choose from {', '.join(METRICS[task])}",
+            f"choose from {', '.join(names_for(task))}",
             source=config.where("train.metrics"),
         )
 
