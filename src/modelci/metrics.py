@@ -15,27 +15,51 @@ probabilities to [1e-15, 1]. A value that is undefined on the rows given (ROC AU
 class, R² of a constant target) is NaN, and :func:`compute_metrics` leaves it out rather
 than guess.
 
+Besides its own metrics, a rule or ``train.metrics`` may name any scikit-learn scorer
+(``sklearn.metrics.get_scorer_names()``: ``average_precision``, ``neg_brier_score``, ...)
+or a function by import path (``package.module:function``). Those are called once per
+bootstrap resample on the drawn rows, so they cost a Python call (milliseconds) per
+resample where the metrics here cost a matrix product per block of resamples.
+
 numpy is imported inside the functions: config checks and the CLI read names and tasks
 from here without loading it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import contextlib
+import functools
+import importlib
+import inspect
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from modelci.errors import InputError, first_line
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     FloatArray = npt.NDArray[np.float64]
+    IntArray = npt.NDArray[np.int64]
     MetricFn = Callable[["Predictions", FloatArray], FloatArray]
+    #: a metric's value on the rows given by index (repeats allowed: a bootstrap resample)
+    RowsFn = Callable[["Predictions", IntArray], float]
 
 Task = Literal["classification", "regression"]
 Direction = Literal["higher", "lower"]
 
 TASKS: tuple[Task, ...] = ("classification", "regression")
+
+#: what a metric name may look like: an identifier (modelci's own, a scikit-learn scorer) or
+#: ``package.module:function``; the config schemas hold the same pattern (a test checks it)
+NAME_PATTERN = (
+    r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
+    r"(:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*)?$"
+)
 
 _EPS = 1e-15
 
@@ -74,19 +98,31 @@ class Predictions:
         return np.asarray(self.y_true == self.y_pred, dtype=np.float64)
 
 
+class MetricError(InputError):
+    """A metric that cannot be computed on these predictions (exit 2)."""
+
+
+class UnknownMetric(ValueError):
+    """A name that is no metric for this task; the caller says where it was set."""
+
+
 @dataclass(frozen=True)
 class Metric:
-    """A metric: its task, which way is better, and its vectorised function."""
+    """A metric: its task, which way is better, and how to compute it."""
 
     name: str
-    task: Task
-    direction: Direction
+    #: ``None``: a scorer or function, tried on whatever task it is given
+    task: Task | None
+    #: ``None``: a function whose direction was not declared (train does not need it)
+    direction: Direction | None
     #: values for a stack of resamples: ``fn(predictions, W)`` has one value per row of ``W``
     fn: MetricFn = field(repr=False)
     #: computed from class probabilities; left out when the model gives none
     needs_proba: bool = False
     #: per-row correctness makes McNemar's test meaningful
     accuracy_type: bool = False
+    #: a scorer or function: its value on all rows, raising where it cannot be computed
+    on_rows: RowsFn | None = field(default=None, repr=False)
 
     @property
     def higher_is_better(self) -> bool:
@@ -290,21 +326,53 @@ DEFAULT_METRIC: dict[str, str] = {"classification": "accuracy", "regression": "r
 
 
 def names_for(task: str) -> list[str]:
-    """The task's metrics in table order (empty for an unknown task)."""
+    """modelci's own metrics of the task, in table order (empty for an unknown task)."""
     return [name for name, metric in METRICS.items() if metric.task == task]
 
 
-def check_names(task: str, names: Iterable[str]) -> list[str]:
+def resolve(
+    name: str, task: str, *, direction: Direction | None = None, base_dir: Path | None = None
+) -> Metric:
+    """The metric called ``name`` for a ``task`` model: modelci's own, a scikit-learn scorer,
+    or ``module:function`` (imported, from ``base_dir`` too when the project holds it).
+    ``direction`` is a function's declared direction. UnknownMetric says what is wrong."""
+    if name in METRICS:
+        found = METRICS[name]
+        if found.task != task:
+            raise UnknownMetric(
+                f"metric {name!r} cannot be computed for a {task} model; use one of: "
+                f"{', '.join(names_for(task))}, a scikit-learn scorer or module:function"
+            )
+        return found
+    metric = _external(name, str(base_dir) if base_dir else None)
+    if metric.direction is None and direction is not None:
+        return Metric(name, None, direction, metric.fn, metric.needs_proba, on_rows=metric.on_rows)
+    return metric
+
+
+def metric(name: str) -> Metric:
+    """The metric called ``name`` once :func:`resolve` accepted it (modelci's own at once)."""
+    return METRICS[name] if name in METRICS else _external(name, None)
+
+
+def check_names(task: str, names: Iterable[str], *, base_dir: Path | None = None) -> list[str]:
     """``names`` as a list, or ValueError naming the unknown task or the misfit metrics."""
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; expected one of {', '.join(TASKS)}")
     wanted = list(names)
-    allowed = names_for(task)
-    unknown = [n for n in wanted if n not in allowed]
-    if unknown:
+    misfits: list[str] = []
+    for name in wanted:
+        try:
+            resolve(name, task, base_dir=base_dir)
+        except UnknownMetric as exc:
+            if ":" in name:  # the import's own reason says more than a list of names
+                raise ValueError(str(exc)) from None
+            misfits.append(name)
+    if misfits:
         raise ValueError(
-            f"metric(s) {', '.join(unknown)} do not apply to {task}; "
-            f"choose from {', '.join(allowed)}"
+            f"metric(s) {', '.join(misfits)} do not apply to {task}; "
+            f"choose from {', '.join(names_for(task))}, a scikit-learn scorer name "
+            "(sklearn.metrics.get_scorer_names()) or module:function"
         )
     return wanted
 
@@ -314,6 +382,191 @@ def point(metric: Metric, predictions: Predictions) -> float:
     import numpy as np
 
     return float(metric.fn(predictions, np.ones((1, len(predictions))))[0])
+
+
+def check(metric: Metric, predictions: Predictions) -> None:
+    """MetricError when a scorer or function fails on all rows: in the bootstrap a failure
+    only marks one resample undefined, so a metric that can never work is caught here."""
+    if metric.on_rows is None:
+        return
+    import numpy as np
+
+    try:
+        metric.on_rows(predictions, np.arange(len(predictions)))
+    except Exception as exc:  # the user's function, or a scorer that does not fit the task
+        raise MetricError(
+            f"metric {metric.name!r} cannot be computed on these predictions "
+            f"({type(exc).__name__}: {first_line(exc, 200)})"
+        ) from None
+
+
+# --- scikit-learn scorers and functions by import path ---------------------------------------
+
+
+@functools.cache
+def _external(name: str, base_dir: str | None) -> Metric:
+    if ":" in name:
+        return _function(name, base_dir)
+    from sklearn.metrics import get_scorer_names
+
+    if name not in get_scorer_names():
+        raise UnknownMetric(
+            f"metric {name!r} is neither one of modelci's ({', '.join(METRICS)}) nor a "
+            "scikit-learn scorer (sklearn.metrics.get_scorer_names()); for your own, "
+            "name a function as module:function"
+        )
+    # A scorer's sign is built in: scikit-learn negates error metrics (neg_*) so that every
+    # scorer's value is better when higher.
+    on_rows = _scorer(name)
+    return Metric(name, None, "higher", _resampled(on_rows), on_rows=on_rows)
+
+
+def _scorer(name: str) -> RowsFn:
+    import numpy as np
+
+    scorer: list[Any] = []
+
+    def on_rows(p: Predictions, rows: IntArray) -> float:
+        import sklearn
+        from sklearn.metrics import get_scorer
+
+        if not scorer:
+            scorer.append(get_scorer(name))
+        estimator = _answering(p, rows)
+        # Labels are class codes: the second class is scikit-learn's positive label, as in
+        # modelci's own binary metrics.
+        try:
+            with sklearn.config_context(skip_parameter_validation=True):
+                return float(scorer[0](estimator, np.zeros((rows.shape[0], 1)), p.y_true[rows]))
+        except AttributeError:
+            if p.proba is None:  # the scorer asked for predict_proba or decision_function
+                raise ValueError("it needs class probabilities; the model gives none") from None
+            raise
+
+    return on_rows
+
+
+def _answering(p: Predictions, rows: IntArray) -> Any:
+    """A fitted-looking estimator that answers with ``p``'s predictions for ``rows``: what
+    a scorer calls, so that it scores predictions made once."""
+    import numpy as np
+
+    kind = _answer_classes()[0 if p.task == "classification" else 1]
+    return kind(
+        p.y_pred[rows],
+        None if p.proba is None else p.proba[rows],
+        np.arange(len(p.classes)) if p.classes else None,
+    )
+
+
+@functools.cache
+def _answer_classes() -> tuple[type[Any], type[Any]]:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.utils.metaestimators import available_if
+
+    class Answers(BaseEstimator):  # type: ignore[misc]
+        def __init__(self, pred: Any = None, proba: Any = None, classes: Any = None) -> None:
+            self.pred, self.proba, self.classes = pred, proba, classes
+            if classes is not None:
+                self.classes_ = classes
+
+        def fit(self, x: Any, y: Any = None) -> Answers:
+            return self
+
+        def predict(self, x: Any) -> Any:
+            return self.pred
+
+        @available_if(lambda self: self.proba is not None)  # type: ignore[untyped-decorator]
+        def predict_proba(self, x: Any) -> Any:
+            return self.proba
+
+    class ClassifierAnswers(ClassifierMixin, Answers):  # type: ignore[misc]
+        pass
+
+    class RegressorAnswers(RegressorMixin, Answers):  # type: ignore[misc]
+        pass
+
+    return ClassifierAnswers, RegressorAnswers
+
+
+def _function(name: str, base_dir: str | None) -> Metric:
+    module_name, _, attr = name.partition(":")
+    try:
+        with _importable_from(base_dir):
+            module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UnknownMetric(
+            f"metric {name!r}: cannot import module {module_name!r} ({first_line(exc)}); "
+            "check the spelling, install the package, or run from the project folder"
+        ) from None
+    found: Any = module
+    for part in attr.split("."):
+        found = getattr(found, part, None)
+    if not callable(found):
+        raise UnknownMetric(f"metric {name!r}: module {module_name!r} has no function {attr!r}")
+    try:
+        wanted = set(inspect.signature(found).parameters)
+    except (TypeError, ValueError):  # a builtin without a signature: called plainly
+        wanted = set()
+    needs_proba = "y_proba" in wanted
+    on_rows = _called(found, needs_proba, "classes" in wanted)
+    return Metric(name, None, None, _resampled(on_rows), needs_proba, on_rows=on_rows)
+
+
+@contextlib.contextmanager
+def _importable_from(base_dir: str | None) -> Iterator[None]:
+    """A module of the project (beside modelci.yaml) imports as it would with
+    ``PYTHONPATH=.``, for as long as the import takes."""
+    folder = base_dir or str(Path.cwd())
+    if folder in sys.path:
+        yield
+        return
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(folder)
+
+
+def _called(fn: Callable[..., Any], needs_proba: bool, wants_classes: bool) -> RowsFn:
+    """``fn(y_true, y_pred)`` on the rows, with labels as the model gave them; plus
+    ``y_proba`` (one column per class) and ``classes`` when the function names them."""
+    import numpy as np
+
+    def on_rows(p: Predictions, rows: IntArray) -> float:
+        y_true, y_pred = p.y_true[rows], p.y_pred[rows]
+        kwargs: dict[str, Any] = {}
+        if p.task == "classification":
+            labels = np.asarray(list(p.classes))
+            y_true, y_pred = labels[y_true], labels[y_pred]
+            if wants_classes:
+                kwargs["classes"] = list(p.classes)
+        if needs_proba:
+            if p.proba is None:
+                raise ValueError("the model gives no class probabilities")
+            kwargs["y_proba"] = p.proba[rows]
+        return float(fn(y_true, y_pred, **kwargs))
+
+    return on_rows
+
+
+def _resampled(on_rows: RowsFn) -> MetricFn:
+    """A Python-level metric as a vectorised one: called once per resample on the rows it
+    drew; a resample where it fails (one class drawn, say) is undefined (NaN)."""
+
+    def fn(p: Predictions, weights: FloatArray) -> FloatArray:
+        import numpy as np
+
+        index = np.arange(len(p))
+        out = np.full(weights.shape[0], np.nan)
+        for b in range(weights.shape[0]):
+            rows = np.repeat(index, weights[b].astype(np.int64))
+            with contextlib.suppress(Exception):
+                out[b] = on_rows(p, rows)
+        return out
+
+    return fn
 
 
 # --- encoding labels and probabilities -----------------------------------------------------
@@ -390,11 +643,13 @@ def compute_metrics(
     *,
     classes: Sequence[Any] | None = None,
 ) -> dict[str, float]:
-    """``{metric: value}`` on all rows, for ``names`` (default: every metric of ``task``).
+    """``{metric: value}`` on all rows, for ``names`` (default: modelci's metrics of ``task``;
+    scikit-learn scorers and ``module:function`` names are accepted too).
 
     ``proba`` has one column per class in the order of ``classes`` (default: the sorted
     labels seen in ``y_true`` and ``y_pred``). Metrics that need probabilities are left out
-    without them, and so is any metric undefined on these rows.
+    without them, and so is any metric undefined on these rows; a scorer or function that
+    fails on them is a MetricError.
     """
     import math
 
@@ -404,10 +659,11 @@ def compute_metrics(
     predictions = encode(task, y_true, y_pred, proba, classes=classes)
     out: dict[str, float] = {}
     for name in wanted:
-        metric = METRICS[name]
-        if metric.needs_proba and predictions.proba is None:
+        found = metric(name)
+        if found.needs_proba and predictions.proba is None:
             continue
-        value = point(metric, predictions)
+        check(found, predictions)
+        value = point(found, predictions)
         if not math.isnan(value):
             out[name] = value
     return out

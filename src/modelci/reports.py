@@ -9,13 +9,14 @@ from modelci import fsutil
 from modelci.results import Check, StepResult, format_value
 
 MAX_TABLE_ROWS = 200
+MARKS = {"skip": "⏭️", "pass": "✅", "warn": "⚠️", "fail": "❌"}
 
 
 def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
     rows = sorted(checks, key=lambda c: c.passed) if failed_first else list(checks)
     lines = ["| | column | rule | observed | expected |", "|---|---|---|---|---|"]
     for check in rows[:MAX_TABLE_ROWS]:
-        mark = "✅" if check.passed else ("⚠️" if check.severity == "warning" else "❌")
+        mark = MARKS[check.state]
         cells = (
             check.column or "(table)",
             check.rule,
@@ -42,11 +43,13 @@ def junit_xml(result: StepResult) -> bytes:
         tests=str(len(result.checks)),
         failures=str(failures),
         errors="0",
-        skipped="0",
+        skipped=str(sum(1 for c in result.checks if c.skipped)),
     )
     for check in result.checks:
         case = ET.SubElement(suite, "testcase", classname=f"modelci.{result.step}", name=check.name)
-        if not check.passed:
+        if check.skipped:
+            ET.SubElement(case, "skipped", message=check.message or "not judged")
+        elif not check.passed:
             tag = "failure" if check.severity == "error" else "system-out"
             detail = (
                 f"{check.message or check.rule}: observed {format_value(check.observed)}, "

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+State = Literal["skip", "pass", "warn", "fail"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Check:
     #: where the problem sits, for annotations: (file, line) when known
     file: str | None = None
     line: int | None = None
+    #: not judged at all (a slice too small to say anything): neither a pass nor a failure,
+    #: shown as skipped everywhere; ``passed`` stays true so it never fails a gate
+    skipped: bool = False
 
     @property
     def name(self) -> str:
@@ -35,10 +39,21 @@ class Check:
     def blocking(self) -> bool:
         return not self.passed and self.severity == "error"
 
+    @property
+    def state(self) -> State:
+        """What a table shows for it: skipped, passed, a warning or a failure."""
+        if self.skipped:
+            return "skip"
+        if self.passed:
+            return "pass"
+        return "warn" if self.severity == "warning" else "fail"
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["observed"] = plain(self.observed)
         data["expected"] = plain(self.expected)
+        if not self.skipped:
+            del data["skipped"]
         return {k: v for k, v in data.items() if v is not None and v != ""}
 
 

@@ -4,6 +4,7 @@ scikit-learn and between train and compare."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import warnings
@@ -15,6 +16,7 @@ from sklearn import metrics as skm
 
 import modelci
 from modelci import metrics
+from modelci.errors import ConfigError
 from modelci.models import prediction
 
 SCHEMAS = Path(modelci.__file__).parent / "schemas" / "sections"
@@ -37,11 +39,64 @@ def test_the_registry_loads_without_numpy() -> None:
     assert found.stdout.strip() == "False"
 
 
-def test_config_schemas_offer_exactly_the_registered_metrics() -> None:
+def test_config_schemas_check_metric_names_by_pattern_not_a_copied_list() -> None:
+    # The names are decided in code (modelci's, scikit-learn's scorers, module:function);
+    # the schemas only check their shape, with the registry's own pattern.
+    from sklearn.metrics import get_scorer_names
+
     train = json.loads((SCHEMAS / "train.schema.json").read_text(encoding="utf-8"))
     compare = json.loads((SCHEMAS / "compare.schema.json").read_text(encoding="utf-8"))
-    assert train["properties"]["metrics"]["items"]["enum"] == list(metrics.METRICS)
-    assert compare["properties"]["rules"]["propertyNames"]["enum"] == list(metrics.METRICS)
+    nodes = [
+        train["properties"]["metrics"]["items"],
+        compare["properties"]["rules"]["propertyNames"],
+        compare["$defs"]["compareSlice"]["properties"]["metric"],
+    ]
+    for node in nodes:
+        assert "enum" not in node
+        assert node["pattern"] == metrics.NAME_PATTERN
+    for name in [*metrics.METRICS, *get_scorer_names(), "team.metrics:profit", "m:f"]:
+        assert re.match(metrics.NAME_PATTERN, name), name
+    for bad in ("average precision", "m:", ":f", "a:b:c", "1x"):
+        assert not re.match(metrics.NAME_PATTERN, bad), bad
+
+
+def test_a_scorer_name_passes_the_config_schema(tmp_path: Path) -> None:
+    from modelci import config
+
+    (tmp_path / "modelci.yaml").write_text(
+        "version: 1\ntrain:\n  metrics: [accuracy, average_precision, team.m:profit]\n"
+        "compare:\n  rules:\n    average_precision: {}\n    team.m:profit: {direction: higher}\n"
+    )
+    loaded = config.load(tmp_path / "modelci.yaml", env={})
+    assert loaded.get("train.metrics") == ["accuracy", "average_precision", "team.m:profit"]
+    (tmp_path / "bad.yaml").write_text("version: 1\ntrain:\n  metrics: [average precision]\n")
+    with pytest.raises(ConfigError, match=r"train\.metrics"):
+        config.load(tmp_path / "bad.yaml", env={})
+
+
+def test_names_resolve_to_modelci_scorers_or_functions(tmp_path: Path) -> None:
+    (tmp_path / "resolve_fns.py").write_text(
+        "def plain(y_true, y_pred):\n    return 1.0\n\n"
+        "def scores(y_true, y_pred, y_proba, classes):\n    return 1.0\n"
+    )
+    assert metrics.resolve("accuracy", "classification") is metrics.METRICS["accuracy"]
+    scorer = metrics.resolve("neg_mean_absolute_error", "regression")
+    assert (scorer.direction, scorer.task, scorer.needs_proba) == ("higher", None, False)
+    plain = metrics.resolve("resolve_fns:plain", "regression", base_dir=tmp_path)
+    assert plain.direction is None
+    declared = metrics.resolve(
+        "resolve_fns:plain", "regression", direction="lower", base_dir=tmp_path
+    )
+    assert declared.direction == "lower"
+    assert metrics.resolve("resolve_fns:scores", "classification", base_dir=tmp_path).needs_proba
+    with pytest.raises(metrics.UnknownMetric, match="cannot be computed for a classification"):
+        metrics.resolve("rmse", "classification")
+    with pytest.raises(metrics.UnknownMetric, match="nor a scikit-learn scorer"):
+        metrics.resolve("averge_precision", "classification")
+    with pytest.raises(metrics.UnknownMetric, match="cannot import module 'no_such_module'"):
+        metrics.resolve("no_such_module:f", "classification")
+    with pytest.raises(metrics.UnknownMetric, match="has no function 'missing'"):
+        metrics.resolve("resolve_fns:missing", "classification", base_dir=tmp_path)
 
 
 def test_misfit_names_are_refused_naming_task_and_choices() -> None:
@@ -172,3 +227,12 @@ def test_r2_bootstrap_is_exact_where_the_target_is_far_from_zero() -> None:
     one_value = np.zeros((1, 200))
     one_value[0, 7] = 5.0
     assert np.isnan(metrics.METRICS["r2"].fn(p, one_value)[0])
+
+
+def test_a_scorer_that_needs_probabilities_says_so() -> None:
+    labels_only = metrics.encode("classification", [0, 1, 1, 0], [0, 1, 0, 0])
+    scorer = metrics.resolve("average_precision", "classification")
+    with pytest.raises(metrics.MetricError, match="needs class probabilities; the model gives"):
+        metrics.check(scorer, labels_only)
+    # in the bootstrap a failing resample is undefined, not an error
+    assert np.isnan(metrics.point(scorer, labels_only))

@@ -18,7 +18,7 @@ from modelci.comparing.decision import (
 from modelci.comparing.gate import conclude
 from modelci.comparing.settings import Settings
 from modelci.errors import InputError
-from modelci.metrics import METRICS, Predictions, Task
+from modelci.metrics import METRICS, MetricError, Predictions, Task, check, metric
 from modelci.models import prediction
 from modelci.models.loading import LoadedModel
 
@@ -33,13 +33,15 @@ class EvaluationSet:
     data: pd.DataFrame
     #: how messages and the decision name it
     source: str
-    #: its digest when known (train's holdout, checked against the registry)
+    #: the evaluation set's digest (train's holdout: checked against the registry)
     digest: str | None
     target: str
     #: the task train recorded; ``None``: inferred from the candidate
     task: Task | None = None
     #: train's class order, when recorded
     classes: Sequence[Any] | None = None
+    #: train's holdout (it has the candidate's columns), not a set given with --data
+    holdout: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,24 +64,26 @@ def compare(
     registry: str | None = None,
 ) -> Outcome:
     models = [m for m in (candidate, production) if m is not None]
-    if production is not None:
-        prediction.check_same_inputs(candidate, production)
-    features = prediction.feature_frame(rows.data, models, rows.source, rows.target)
+    features = prediction.feature_frame(rows.data, rows.source, rows.target)
     y_true = rows.data[rows.target].to_numpy()
     task: Task = rows.task or prediction.infer_task(candidate, y_true)
     rules = settings.rules(task)
     slice_specs = settings.slices(task)
 
-    outputs = [prediction.raw_predict(m, features, task, rows.source) for m in models]
+    fix = (
+        "train's holdout has the candidate's columns only: pass --data with an evaluation "
+        "set that has every column both models read"
+        if rows.holdout
+        else "pass --data with an evaluation set that has every column both models read"
+    )
+    outputs = [prediction.raw_predict(m, features, task, rows.source, fix=fix) for m in models]
     labels = (
         prediction.class_labels(y_true, outputs, rows.classes) if task == "classification" else []
     )
     preds = [prediction.predictions(task, y_true, out, labels) for out in outputs]
     cand_pred = preds[0]
     prod_pred = preds[1] if production is not None else None
-    _check_probabilities(
-        {r.metric for r in rules} | {s.rule.metric for s in slice_specs}, models, preds
-    )
+    _check_metrics({r.metric for r in rules} | {s.rule.metric for s in slice_specs}, models, preds)
     info_names = [
         n
         for n, m in METRICS.items()
@@ -128,13 +132,19 @@ def compare(
     return Outcome(decision, cand_pred, prod_pred)
 
 
-def _check_probabilities(
+def _check_metrics(
     wanted: set[str], models: Sequence[LoadedModel], preds: Sequence[Predictions]
 ) -> None:
+    """Every judged metric can be computed for both models, before any bootstrap runs."""
     for model, pred in zip(models, preds, strict=True):
         for name in sorted(wanted):
-            if METRICS[name].needs_proba and pred.proba is None:
+            measure = metric(name)
+            if measure.needs_proba and pred.proba is None:
                 raise InputError(
                     f"metric {name!r} needs class probabilities, but the {model.role} model "
                     f"({model.uri}) gives none; drop the rule or log a model with predict_proba"
                 )
+            try:
+                check(measure, pred)
+            except MetricError as exc:
+                raise MetricError(f"{exc}, for the {model.role} model ({model.uri})") from None

@@ -229,7 +229,7 @@ class Decision:
     rows: int | None = None
     #: the evaluation set, as given
     data: str | None = None
-    #: its digest when known (train's holdout, checked against the registry)
+    #: the evaluation set's digest (train's holdout: checked against the registry)
     data_digest: str | None = None
     #: the registry alias production was looked up behind
     alias: str | None = None

@@ -10,7 +10,7 @@ from modelci.comparing.decision import RuleVerdict, SkippedSlice, SliceVerdict, 
 from modelci.comparing.rules import Rule, decide
 from modelci.comparing.settings import Settings
 from modelci.comparing.slices import SliceSpec, build
-from modelci.metrics import METRICS, Predictions, point
+from modelci.metrics import Predictions, metric, point
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,7 @@ def rule_verdicts(
 ) -> list[RuleVerdict]:
     """Every rule on all rows; one set of bootstrap resamples serves all of them."""
     diffs = stats.paired_differences(
-        [METRICS[r.metric] for r in rules],
+        [metric(r.metric) for r in rules],
         cand,
         prod,
         resamples=settings.resamples,
@@ -57,7 +57,7 @@ def slice_verdicts(
                 continue
             c, p = cand.subset(piece.mask), prod.subset(piece.mask)
             diffs = stats.paired_differences(
-                [METRICS[spec.rule.metric]], c, p, resamples=settings.resamples, seed=settings.seed
+                [metric(spec.rule.metric)], c, p, resamples=settings.resamples, seed=settings.seed
             )
             found.append(
                 _verdict(spec.rule, c, p, diffs[spec.rule.metric], settings, scope=piece.scope)
@@ -74,13 +74,19 @@ def _verdict(
     *,
     scope: str | None = None,
 ) -> RuleVerdict:
-    metric = METRICS[rule.metric]
+    measure = metric(rule.metric)
     interval = stats.percentile_interval(diff, settings.confidence)
     test = None
-    if settings.mcnemar and metric.accuracy_type:
+    if settings.mcnemar and measure.accuracy_type:
         test = stats.mcnemar(cand.correct, prod.correct)
     return decide(
-        rule, point(metric, prod), point(metric, cand), interval, test, scope=scope, rows=len(cand)
+        rule,
+        point(measure, prod),
+        point(measure, cand),
+        interval,
+        test,
+        scope=scope,
+        rows=len(cand),
     )
 
 
@@ -88,4 +94,4 @@ def point_values(names: Sequence[str], pred: Predictions | None) -> dict[str, fl
     """Each metric on all rows; ``None`` where it is undefined on these rows."""
     if pred is None:
         return {}
-    return {name: finite(point(METRICS[name], pred)) for name in names}
+    return {name: finite(point(metric(name), pred)) for name in names}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from modelci.comparing.decision import Decision, RuleVerdict, SkippedSlice, SliceVerdict
 from modelci.reports import markdown_cell
 from modelci.results import format_value
@@ -63,6 +65,7 @@ def markdown(decision: Decision) -> str:
             lines.append(
                 f"| {name} | {_num(prod)} | {_num(cand)} | {_signed(diff)} | — | ℹ️ not gated |"
             )
+        lines += _mcnemar(decision.rules)
     elif metrics.candidate:
         lines += ["| metric | candidate |", "|---|---|"]
         for name, value in metrics.candidate.items():
@@ -98,6 +101,21 @@ def markdown(decision: Decision) -> str:
     lines += ["", _models_line(decision)]
     lines += [f"- {markdown_cell(note)}" for note in decision.notes]
     return "\n".join(lines)
+
+
+def _mcnemar(rules: Sequence[RuleVerdict]) -> list[str]:
+    """One line per rule with McNemar's test: its counts, p-value and method."""
+    lines = []
+    for rule in rules:
+        if rule.mcnemar is None:
+            continue
+        test = rule.mcnemar
+        lines.append(
+            f"McNemar's test on {rule.metric}: {test.candidate_only} rows only the candidate "
+            f"got right, {test.production_only} only production; p = {test.p_value:.3g} "
+            f"({test.method})"
+        )
+    return ["", *lines] if lines else []
 
 
 def _models_line(decision: Decision) -> str:

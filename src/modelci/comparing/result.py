@@ -46,7 +46,7 @@ def _check(item: SliceVerdict) -> Check:
             column=item.scope,
             observed=f"{item.rows} rows",
             message=f"not judged: {item.reason}",
-            severity="warning",
+            skipped=True,
         )
     return Check(
         rule=f"{item.metric} {item.rule}",

@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelci.comparing.decision import ALL_ROWS, McNemar, RuleVerdict, finite
 from modelci.errors import ConfigError
-from modelci.metrics import DEFAULT_METRIC, METRICS, Direction, names_for
+from modelci.metrics import DEFAULT_METRIC, METRICS, Direction, UnknownMetric, resolve
 
 if TYPE_CHECKING:
     from modelci.comparing.stats import Interval
@@ -59,21 +60,44 @@ class Rule:
 
 
 def parse_rules(
-    raw: Mapping[str, Any] | None, task: str, where: str, *, allow_empty: bool = False
+    raw: Mapping[str, Any] | None,
+    task: str,
+    where: str,
+    *,
+    allow_empty: bool = False,
+    base_dir: Path | None = None,
 ) -> list[Rule]:
     """Rules from ``compare.rules``; the task's default rule when there are none."""
     if not raw:
         if allow_empty:
             return []
         name = DEFAULT_METRIC[task]
-        relative = METRICS[name].direction == "lower"  # error metrics have no natural scale
-        return [Rule(name, METRICS[name].direction, relative=relative)]
-    return [parse_rule(name, spec or {}, task, f"{where}.{name}") for name, spec in raw.items()]
+        direction = METRICS[name].direction or "higher"
+        relative = direction == "lower"  # error metrics have no natural scale
+        return [Rule(name, direction, relative=relative)]
+    return [
+        parse_rule(name, spec or {}, task, f"{where}.{name}", base_dir=base_dir)
+        for name, spec in raw.items()
+    ]
 
 
-def parse_rule(name: str, spec: Mapping[str, Any], task: str, where: str) -> Rule:
-    check_metric(name, task, where)
-    direction = spec.get("direction") or METRICS[name].direction
+def parse_rule(
+    name: str, spec: Mapping[str, Any], task: str, where: str, *, base_dir: Path | None = None
+) -> Rule:
+    """One rule; a metric the task cannot compute, or a function without a declared
+    direction, is refused naming ``where``."""
+    declared = spec.get("direction")
+    try:
+        found = resolve(name, task, direction=declared, base_dir=base_dir)
+    except UnknownMetric as exc:
+        raise ConfigError(str(exc), source=where) from None
+    direction = declared or found.direction
+    if direction is None:
+        raise ConfigError(
+            f"metric {name!r} is your function: say which way is better with "
+            "direction: higher or direction: lower",
+            source=where,
+        )
     max_deg = spec.get("max_degradation")
     return Rule(
         metric=name,
@@ -83,16 +107,6 @@ def parse_rule(name: str, spec: Mapping[str, Any], task: str, where: str) -> Rul
         min_improvement=(
             None if spec.get("min_improvement") is None else float(spec["min_improvement"])
         ),
-    )
-
-
-def check_metric(name: str, task: str, where: str) -> None:
-    if name in METRICS and METRICS[name].task == task:
-        return
-    known = ", ".join(names_for(task))
-    raise ConfigError(
-        f"metric {name!r} cannot be computed for a {task} model; use one of: {known}",
-        source=where,
     )
 
 

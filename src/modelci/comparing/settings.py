@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from modelci.comparing.rules import Rule, parse_rules
@@ -36,6 +37,8 @@ class Settings:
     #: where rules and slices were set, for error messages
     rules_where: str
     slices_where: str
+    #: the project folder: a metric given as module:function may live there
+    base_dir: Path | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Settings:
@@ -58,14 +61,15 @@ class Settings:
             slices_raw=section.get("slices"),
             rules_where=config.where("compare.rules"),
             slices_where=config.where("compare.slices"),
+            base_dir=config.base_dir,
         )
 
     def rules(self, task: str) -> list[Rule]:
         """The rules for ``task`` (the task's default rule when none are set)."""
-        return parse_rules(self.rules_raw, task, self.rules_where)
+        return parse_rules(self.rules_raw, task, self.rules_where, base_dir=self.base_dir)
 
     def slices(self, task: str) -> list[SliceSpec]:
-        return parse_slices(self.slices_raw, task, self.slices_where)
+        return parse_slices(self.slices_raw, task, self.slices_where, base_dir=self.base_dir)
 
 
 def _number(value: Any) -> float | None:

@@ -1,7 +1,8 @@
 """A loaded model's predictions on a table, encoded for :mod:`modelci.metrics`.
 
 Each model reads its own columns (from its signature, else the estimator's
-``feature_names_in_``, else every column but the target and the row id). Classification
+``feature_names_in_``, else every column but the target and the row id), so two models
+that read different columns (a feature added or dropped) are scored on the same rows. Classification
 labels are encoded once for every model scored on the same rows, so codes and probability
 columns line up between them.
 """
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from modelci.errors import DataError, InputError, first_line
+from modelci.errors import DataError, first_line
 from modelci.metrics import Predictions, Task, encode, label_order
 from modelci.models.loading import LoadedModel
 
@@ -35,74 +36,32 @@ class RawOutput:
     classes: list[Any] | None
 
 
-def check_same_inputs(candidate: LoadedModel, production: LoadedModel) -> None:
-    """Both models must read the same columns with the same types, or rows mean different things."""
-    if candidate.inputs is None or production.inputs is None:
-        cand, prod = candidate.features, production.features
-        if cand is None or prod is None or sorted(cand) == sorted(prod):
-            return
-        cand_types = dict.fromkeys(cand, "")
-        prod_types = dict.fromkeys(prod, "")
-    else:
-        cand_types = dict(candidate.inputs)
-        prod_types = dict(production.inputs)
-    problems: list[str] = []
-    for name in sorted(cand_types.keys() - prod_types.keys()):
-        problems.append(f"candidate reads {name!r}, production does not")
-    for name in sorted(prod_types.keys() - cand_types.keys()):
-        problems.append(f"production reads {name!r}, candidate does not")
-    for name in sorted(cand_types.keys() & prod_types.keys()):
-        if cand_types[name] != prod_types[name]:
-            problems.append(
-                f"{name!r} is {cand_types[name]} for the candidate, "
-                f"{prod_types[name]} for production"
-            )
-    if problems:
-        raise InputError(
-            f"candidate ({candidate.uri}) and production ({production.uri}) have different "
-            f"input schemas: {'; '.join(problems[:3])}"
-            f"{f' (+{len(problems) - 3} more)' if len(problems) > 3 else ''}; "
-            "compare models trained on the same features"
-        )
-
-
-def feature_frame(
-    data: pd.DataFrame, models: Sequence[LoadedModel], source: str, target: str
-) -> pd.DataFrame:
-    """The columns the models need, in their order; a missing one is named."""
+def feature_frame(data: pd.DataFrame, source: str, target: str) -> pd.DataFrame:
+    """Every column but the target and the row id: each model takes its own from here."""
     if target not in data.columns:
         raise DataError(source, f"no target column {target!r}; set data.target to the label column")
-    wanted: list[str] = []
-    for model in models:
-        names = model.features
-        if names is None:
-            continue
-        for name in names:
-            if name not in data.columns:
-                raise DataError(
-                    source,
-                    f"missing feature {name!r} that the {model.role} model needs; "
-                    "evaluate on data with the training columns",
-                )
-            if name not in wanted:
-                wanted.append(name)
-    if not wanted:
-        wanted = [c for c in data.columns if c not in (target, ROW_COLUMN)]
-    return data[wanted]
+    return data[[c for c in data.columns if c not in (target, ROW_COLUMN)]]
 
 
-def raw_predict(model: LoadedModel, features: pd.DataFrame, task: str, source: str) -> RawOutput:
-    """The model's outputs on ``features`` (its own columns of them); probabilities only
-    from a scikit-learn classifier that can give them."""
+def raw_predict(
+    model: LoadedModel,
+    features: pd.DataFrame,
+    task: str,
+    source: str,
+    *,
+    fix: str = "evaluate on data with the training columns",
+) -> RawOutput:
+    """The model's outputs on its own columns of ``features`` (all of them when it does not
+    say); probabilities only from a scikit-learn classifier that can give them. A column
+    the model reads but ``features`` lacks is a DataError naming it, then ``fix``."""
     import numpy as np
 
     columns = model.features or list(features.columns)
     missing = [name for name in columns if name not in features.columns]
     if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise DataError(
-            source,
-            f"missing feature {missing[0]!r} that the {model.role} model needs; "
-            "evaluate on data with the training columns",
+            source, f"missing feature {missing[0]!r}{more} that the {model.role} model needs; {fix}"
         )
     frame = features[columns]
     try:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelci import cicontext, fsutil, reports
 from modelci.comparing.comparison import EvaluationSet, compare
+from modelci.comparing.context import ReportContext, mlflow_base, run_page, version_page
 from modelci.comparing.decision import Decision, ModelSide
 from modelci.comparing.result import step_result
 from modelci.comparing.settings import Settings
@@ -75,11 +76,15 @@ def run(config: Config, runfolder: RunFolder, env: Mapping[str, str] | None = No
     require_lasting(location, config, ci, STEP)
     policy = RetryPolicy.from_settings(config.get("train.tracking"))
     with reachable(location, policy, env):
-        return _run(config, runfolder, manifest, location)
+        return _run(config, runfolder, manifest, location, ci)
 
 
 def _run(
-    config: Config, runfolder: RunFolder, manifest: dict[str, Any], location: Location
+    config: Config,
+    runfolder: RunFolder,
+    manifest: dict[str, Any],
+    location: Location,
+    ci: cicontext.CIContext,
 ) -> StepResult:
     client = None if location.missing() else registry.client(location)
     inputs = _inputs(config, manifest, runfolder, location, client)
@@ -120,6 +125,7 @@ def _run(
                 inputs.target,
                 inputs.task,
                 inputs.classes,
+                holdout=config.path("compare.data") is None,
             ),
             candidate,
             production,
@@ -154,7 +160,8 @@ def _run(
     if settings.html:
         from modelci.comparing import html
 
-        page = html.write_report(step_dir, decision, outcome.candidate, outcome.production)
+        context = _report_context(ci, location, client, inputs)
+        page = html.write_report(step_dir, decision, outcome.candidate, outcome.production, context)
         result.files["html"] = page
         result.outputs["html"] = str(page)
     reports.write_step_reports(result, step_dir)
@@ -206,6 +213,40 @@ def _checked_digest(role: str, folder: Path, registered: VersionRef | None) -> s
             f"rerun `modelci train` (or fetch the version again) and compare again"
         )
     return found
+
+
+def _report_context(
+    ci: cicontext.CIContext, location: Location, client: Any, inputs: Inputs
+) -> ReportContext:
+    """Commit, data and MLflow pages for the HTML report; links only to an MLflow server
+    (its display URI: never with credentials)."""
+    candidate, production = inputs.candidate_ref, inputs.production
+    base = mlflow_base(location.uri)
+    run = None
+    if base and client is not None and candidate is not None and candidate.run_id:
+        experiment = _experiment_of(client, candidate.run_id)
+        run = run_page(base, experiment, candidate.run_id) if experiment else None
+    return ReportContext(
+        commit=ci.commit,
+        ci_run=ci.run_url,
+        training_data_digest=candidate.tags.get(tags.DATASET_DIGEST) if candidate else None,
+        candidate_run=run,
+        candidate_version=version_page(base, candidate.name, candidate.version)
+        if base and candidate
+        else None,
+        production_version=version_page(base, production.name, production.version)
+        if base and production
+        else None,
+    )
+
+
+def _experiment_of(client: Any, run_id: str) -> str | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_run(run_id).info.experiment_id)
+    except (MlflowException, OSError):
+        return None  # a link is a convenience: the report is written without it
 
 
 def _record_verdict(
@@ -293,7 +334,7 @@ def _inputs(
     data_path = config.path("compare.data")
     data_digest: str | None = None
     if data_path is not None:
-        data = _read_dataset(config, data_path)
+        data, data_digest = _read_dataset(config, data_path)
         source = str(data_path)
     elif train.get("eval_data"):
         path = runfolder.resolve(str(train["eval_data"]))
@@ -399,7 +440,8 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
 
 
-def _read_dataset(config: Config, path: Path) -> pd.DataFrame:
+def _read_dataset(config: Config, path: Path) -> tuple[pd.DataFrame, str]:
+    """The evaluation set given with --data, and its digest."""
     from modelci.data.configured import read_configured
 
     dataset = read_configured(config, path)
@@ -407,4 +449,4 @@ def _read_dataset(config: Config, path: Path) -> pd.DataFrame:
         raise DataError(path, "has a header but no rows; evaluate on a file with rows")
     table: Any = dataset.table
     frame: pd.DataFrame = table.to_pandas() if hasattr(table, "to_pandas") else table
-    return frame
+    return frame, dataset.digest
