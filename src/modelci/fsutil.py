@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from modelci import secrets
+from modelci.results import plain
 
 
 class NotRegularFile(OSError):
@@ -114,19 +115,6 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 def write_json(path: str | Path, data: Any) -> Path:
-    return write_text(
-        path, json.dumps(data, indent=2, sort_keys=False, default=json_default) + "\n"
-    )
-
-
-def json_default(value: Any) -> Any:
-    # numpy scalars and paths show up in reports; turn them into plain JSON values.
-    if isinstance(value, Path):
-        return str(value)
-    item = getattr(value, "item", None)
-    if callable(item):
-        return item()
-    tolist = getattr(value, "tolist", None)
-    if callable(tolist):
-        return tolist()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+    """Write ``data`` as indented JSON, made plain first (numpy values, paths, NaN as null:
+    see :func:`modelci.results.plain`)."""
+    return write_text(path, json.dumps(plain(data), indent=2, sort_keys=False) + "\n")

@@ -7,30 +7,35 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from modelci import fsutil
-from modelci.results import Check, StepResult, format_value
+from modelci.results import Check, StepResult, format_value, plain
 
 MAX_TABLE_ROWS = 200
 REPORT = "report.json"
 SUMMARY = "summary.md"
 JUNIT = "junit.xml"
 SARIF = "results.sarif"
+MARKS = {"skip": "⏭️", "pass": "✅", "warn": "⚠️", "fail": "❌"}
 
 
 def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
     rows = sorted(checks, key=lambda c: c.passed) if failed_first else list(checks)
     lines = ["| | column | rule | observed | expected |", "|---|---|---|---|---|"]
     for check in rows[:MAX_TABLE_ROWS]:
-        mark = "✅" if check.passed else ("⚠️" if check.severity == "warning" else "❌")
-        lines.append(
-            f"| {mark} | {_md(check.column or '(table)')} | {_md(check.rule)} "
-            f"| {_md(format_value(check.observed))} | {_md(format_value(check.expected))} |"
+        mark = MARKS[check.state]
+        cells = (
+            check.column or "(table)",
+            check.rule,
+            format_value(check.observed),
+            format_value(check.expected),
         )
+        lines.append(f"| {mark} | " + " | ".join(markdown_cell(c) for c in cells) + " |")
     if len(rows) > MAX_TABLE_ROWS:
         lines.append(f"| | … {len(rows) - MAX_TABLE_ROWS} more checks in the JSON report | | | |")
     return "\n".join(lines)
 
 
-def _md(text: str) -> str:
+def markdown_cell(text: str) -> str:
+    """``text`` safe inside a Markdown table cell: pipes escaped, one line."""
     return text.replace("|", "\\|").replace("\n", " ")
 
 
@@ -43,11 +48,13 @@ def junit_xml(result: StepResult) -> bytes:
         tests=str(len(result.checks)),
         failures=str(failures),
         errors="0",
-        skipped="0",
+        skipped=str(sum(1 for c in result.checks if c.skipped)),
     )
     for check in result.checks:
         case = ET.SubElement(suite, "testcase", classname=f"modelci.{result.step}", name=check.name)
-        if not check.passed:
+        if check.skipped:
+            ET.SubElement(case, "skipped", message=check.message or "not judged")
+        elif not check.passed:
             tag = "failure" if check.severity == "error" else "system-out"
             detail = (
                 f"{check.message or check.rule}: observed {format_value(check.observed)}, "
@@ -81,7 +88,7 @@ def step_reports(result: StepResult, step_dir: Path) -> dict[str, str | bytes]:
         result.outputs.setdefault("sarif", str(step_dir / SARIF))
         files[SARIF] = json.dumps(result.sarif, indent=2) + "\n"
     # last: the report lists the outputs, the sarif one included
-    files[REPORT] = json.dumps(result.to_dict(), indent=2, default=fsutil.json_default) + "\n"
+    files[REPORT] = json.dumps(plain(result.to_dict()), indent=2) + "\n"
     return files
 
 

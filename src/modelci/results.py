@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
 Severity = Literal["error", "warning"]
+State = Literal["skip", "pass", "warn", "fail"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,9 @@ class Check:
     #: where the problem sits, for annotations: (file, line) when known
     file: str | None = None
     line: int | None = None
+    #: not judged at all (a slice too small to say anything): neither a pass nor a failure,
+    #: shown as skipped everywhere; ``passed`` stays true so it never fails a gate
+    skipped: bool = False
 
     @property
     def name(self) -> str:
@@ -34,10 +40,21 @@ class Check:
     def blocking(self) -> bool:
         return not self.passed and self.severity == "error"
 
+    @property
+    def state(self) -> State:
+        """What a table shows for it: skipped, passed, a warning or a failure."""
+        if self.skipped:
+            return "skip"
+        if self.passed:
+            return "pass"
+        return "warn" if self.severity == "warning" else "fail"
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["observed"] = _plain(self.observed)
-        data["expected"] = _plain(self.expected)
+        data["observed"] = plain(self.observed)
+        data["expected"] = plain(self.expected)
+        if not self.skipped:
+            del data["skipped"]
         return {k: v for k, v in data.items() if v is not None and v != ""}
 
 
@@ -91,24 +108,36 @@ class StepResult:
             "passed": self.passed,
             "summary": self.summary,
             "outputs": self.outputs,
-            "metrics": {k: _plain(v) for k, v in self.metrics.items()},
+            "metrics": {k: plain(v) for k, v in self.metrics.items()},
             "checks": [c.to_dict() for c in self.checks],
-            **({"details": _plain(self.details)} if self.details else {}),
+            **({"details": plain(self.details)} if self.details else {}),
         }
 
 
-def _plain(value: Any) -> Any:
-    """Turn numpy scalars, NaN and tuples into what JSON and YAML readers expect."""
+def plain(value: Any) -> Any:
+    """``value`` as JSON and YAML readers expect it: numpy scalars and arrays as Python
+    values, tuples and sets as lists, paths and dates as text, NaN as null, infinities as
+    ``"inf"``/``"-inf"``, keys as strings."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
-        items = [_plain(v) for v in value]
+        items = [plain(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
     if isinstance(value, Path):
         return str(value)
-    item = getattr(value, "item", None)
-    if callable(item) and not isinstance(value, str | bytes):
-        value = item()
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "backslashreplace")
+    if not isinstance(value, str):
+        item = getattr(value, "item", None)
+        if callable(item) and getattr(value, "ndim", 0) == 0:
+            return plain(item())
+        tolist = getattr(value, "tolist", None)
+        if callable(tolist):
+            return plain(tolist())
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     return value
@@ -116,7 +145,7 @@ def _plain(value: Any) -> Any:
 
 def format_value(value: Any) -> str:
     """Short human form for tables: 4 significant digits for floats, lists abridged."""
-    value = _plain(value)
+    value = plain(value)
     if value is None:
         return "—"
     if isinstance(value, bool):

@@ -25,9 +25,9 @@ from typing import Any
 
 from modelci import __version__, fsutil, secrets
 from modelci import manifest as manifest_mod
-from modelci.clock import utc_now
 from modelci.errors import InputError
 from modelci.manifest import Manifest, StepRecord
+from modelci.timestamps import utc_now
 
 MANIFEST = "manifest.json"
 DEFAULT_WORKDIR = ".modelci"

@@ -96,8 +96,8 @@ def _tag_digest(version: str, root: Path) -> None:
     import mlflow.artifacts
     from mlflow.tracking import MlflowClient
 
+    from modelci.digests import model_digest
     from modelci.registry import tags
-    from modelci.training.digest import model_digest
 
     folder = mlflow.artifacts.download_artifacts(
         artifact_uri=f"models:/{MODEL}/{version}", dst_path=str(root / "digests" / version)

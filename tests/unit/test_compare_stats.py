@@ -9,9 +9,9 @@ import pytest
 from sklearn import metrics as skm
 
 from modelci.comparing import stats
-from modelci.comparing.metrics import METRICS, Predictions, point
 from modelci.comparing.rules import Rule, decide, parse_rules
 from modelci.errors import ConfigError
+from modelci.metrics import METRICS, Predictions, point
 
 
 def _classification(
@@ -149,7 +149,8 @@ def test_equal_within_noise_fails_must_improve_and_passes_must_not_degrade() -> 
     assert abs(point(METRICS["accuracy"], a) - point(METRICS["accuracy"], b)) < 0.02
     improve = _verdict(Rule("accuracy", "higher", min_improvement=0.0), a, b)
     assert not improve.passed
-    assert improve.interval.low < 0 < improve.interval.high
+    low, high = improve.interval
+    assert low is not None and high is not None and low < 0 < high
     assert _verdict(Rule("accuracy", "higher", max_degradation=0.05), a, b).passed
 
 
@@ -162,7 +163,7 @@ def test_lower_is_better_metrics_flip_the_interval() -> None:
     better = _verdict(rule, close, far)
     assert better.passed
     assert better.difference < 0  # rmse went down
-    assert better.to_dict()["improvement_low"] > 0
+    assert better.improvement_low is not None and better.improvement_low > 0
     assert not _verdict(rule, far, close).passed
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import CliRunner
-from tests.unit.compare_support import decision, project, registry
+from tests.unit.compare_support import FEATURES_SMALL, decision, project, registry
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
 
@@ -147,13 +147,34 @@ def test_budgets_fail_an_oversized_candidate(in_tmp: Path, run_cli: CliRunner) -
     assert 0 < budgets["p95_latency_ms"]["candidate"] < 10000
 
 
-def test_different_input_schemas_are_an_input_error(in_tmp: Path, run_cli: CliRunner) -> None:
-    project(in_tmp, champion="1", candidate="3")
+def test_a_feature_added_or_dropped_is_compared_on_each_models_columns(
+    in_tmp: Path, run_cli: CliRunner
+) -> None:
+    # v3 reads 5 of the 30 columns v1 reads: each model takes its own from the holdout
+    project(in_tmp, champion="1", candidate="3", local_model=True)
+    result = run_cli("compare", "--resamples", "300")
+    assert result.code in (0, 1), result.err
+    [rule] = decision(in_tmp)["rules"]
+    accuracies = registry().versions
+    assert rule["candidate"] == pytest.approx(accuracies["3"][1])
+    assert rule["production"] == pytest.approx(accuracies["1"][1])
+
+
+def test_a_holdout_without_a_column_production_reads_names_it_and_data(
+    in_tmp: Path, run_cli: CliRunner
+) -> None:
+    # train's holdout has the candidate's columns only; the champion reads more
+    frame = registry().eval_frame
+    small = list(frame.columns[:FEATURES_SMALL])
+    project(in_tmp, champion="1", candidate="3", eval_frame=frame[[*small, "target", "__row"]])
     result = run_cli("compare")
     assert result.code == 2
-    assert "different input schemas" in result.err
-    assert "production reads 'worst_symmetry'" in result.err or "production reads" in result.err
-    assert len(result.err.strip().splitlines()) == 1
+    line = result.err.strip()
+    assert len(line.splitlines()) == 1
+    assert (
+        "missing feature 'mean_compactness' (and 24 more) that the production model needs" in line
+    )
+    assert "pass --data with an evaluation set that has every column both models read" in line
 
 
 def test_evaluation_set_missing_a_feature_names_it(in_tmp: Path, run_cli: CliRunner) -> None:
@@ -205,3 +226,89 @@ def test_explicit_uris_and_csv_data(in_tmp: Path, run_cli: CliRunner) -> None:
     assert found["candidate"]["digest"].startswith("sha256:")
     assert found["production"]["uri"] == "models:/bc/1"
     assert found["rows"] == len(registry().eval_frame)
+
+
+def test_scikit_learn_scorers_and_a_project_function_are_rules(
+    in_tmp: Path, run_cli: CliRunner
+) -> None:
+    (in_tmp / "gate_metrics.py").write_text(
+        "def wrong(y_true, y_pred):\n    return float((y_true != y_pred).mean())\n"
+    )
+    project(
+        in_tmp,
+        champion="1",
+        candidate="2",
+        config="compare:\n  rules:\n    average_precision: {}\n"
+        "    gate_metrics:wrong: {direction: lower, max_degradation: 0.02}\n"
+        "  slices:\n    - {column: mean_radius, bins: 2, metric: neg_log_loss, min_rows: 10}\n",
+    )
+    result = run_cli("compare", "--resamples", "200")
+    assert result.code == 0, result.err
+    found = decision(in_tmp)
+    rules = {r["metric"]: r for r in found["rules"]}
+    assert rules["average_precision"]["direction"] == "higher"
+    assert rules["average_precision"]["candidate"] > rules["average_precision"]["production"]
+    wrong = rules["gate_metrics:wrong"]
+    assert wrong["direction"] == "lower" and wrong["passed"] is True
+    assert wrong["candidate"] == pytest.approx(1 - registry().versions["2"][1])
+    assert {s["metric"] for s in found["slices"]} == {"neg_log_loss"}
+
+
+def test_a_function_rule_needs_its_direction(in_tmp: Path, run_cli: CliRunner) -> None:
+    (in_tmp / "gate_fns.py").write_text("def score(y_true, y_pred):\n    return 1.0\n")
+    project(in_tmp, config="compare:\n  rules:\n    gate_fns:score: {}\n")
+    result = run_cli("compare")
+    assert result.code == 2
+    assert "compare.rules.gate_fns:score" in result.err and "direction: higher" in result.err
+
+
+def test_an_unknown_metric_is_refused_before_anything_loads(
+    in_tmp: Path, run_cli: CliRunner
+) -> None:
+    project(in_tmp, config="compare:\n  rules:\n    averge_precision: {}\n")
+    result = run_cli("compare")
+    assert result.code == 2
+    assert "metric 'averge_precision' is neither one of modelci's" in result.err
+
+
+def test_the_report_says_where_the_comparison_came_from(in_tmp: Path, run_cli: CliRunner) -> None:
+    import subprocess
+
+    git = ["git", "-C", str(in_tmp), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    project(
+        in_tmp,
+        champion="1",
+        candidate="2",
+        config="compare:\n  slices:\n    - {column: mean_radius, bins: 2, metric: accuracy, "
+        "min_rows: 1000}\n",
+    )
+    result = run_cli("compare", "--resamples", "300")
+    assert result.code == 0, result.err
+    found = decision(in_tmp)
+    folder = in_tmp / ".modelci" / "compare"
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert commit in page
+    assert found["data_digest"] in page and found["candidate"]["digest"] in page
+    test = found["rules"][0]["mcnemar"]
+    assert "<h2>McNemar's test</h2>" in page
+    assert (
+        f"<td>{test['candidate_only_correct']}</td><td>{test['production_only_correct']}</td>"
+        in page
+    )
+    summary = (folder / "summary.md").read_text(encoding="utf-8")
+    assert (
+        f"McNemar's test on accuracy: {test['candidate_only_correct']} rows only the candidate "
+        f"got right, {test['production_only_correct']} only production; "
+        f"p = {test['p_value']:.3g} ({test['method']})"
+    ) in summary
+    # slices too small to judge are skipped everywhere, never shown as passed
+    assert all("skipped" in s for s in found["slices"])
+    assert "SKIP" in result.out and "PASS  mean_radius" not in result.out
+    junit = (folder / "junit.xml").read_text(encoding="utf-8")
+    assert junit.count("<skipped ") == len(found["slices"])
+    assert "class='skip'>skipped" in page and "class='pass'>skipped" not in page

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from modelci.training.metrics import compute_metrics
+from modelci.metrics import compute_metrics
 from tests.conftest import CliResult, CliRunner
 
 TREE = ("--estimator", "sklearn.tree.DecisionTreeClassifier", "--params", '{"max_depth": 3}')
@@ -454,7 +454,7 @@ def test_text_target_cannot_be_regressed(
 def test_a_failed_rerun_leaves_the_run_folder_as_its_manifest_says(
     run_cli: CliRunner, home: str, data: dict[str, Path], tmp_path: Path
 ) -> None:
-    from modelci.training.digest import model_digest
+    from modelci.digests import model_digest
 
     work = tmp_path / "run"
     first = train(run_cli, home, work, str(data["bc"]), "--target", "target", *TREE)

@@ -50,7 +50,7 @@ def render_table(result: StepResult, *, max_rows: int = 60) -> str:
     checks = sorted(result.checks, key=lambda c: (c.passed, c.severity != "error"))
     rows = [
         (
-            "PASS" if c.passed else ("WARN" if c.severity == "warning" else "FAIL"),
+            c.state.upper(),
             c.column or "(table)",
             c.rule,
             format_value(c.observed),

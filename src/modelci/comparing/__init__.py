@@ -1,9 +1,11 @@
 """The `compare` gate: a candidate model against the one in production, on the same rows.
 
-``metrics`` computes metrics for many bootstrap resamples at once, ``stats`` holds the paired
-bootstrap and McNemar's test, ``rules`` turns intervals into verdicts, ``evaluate`` loads both
-models and predicts, ``slices`` and ``budgets`` add the optional guards, ``html`` and
-``comment`` present the decision to people.
+``comparison`` runs one comparison: both models (loaded by :mod:`modelci.models`) predict
+the evaluation rows, ``judging`` applies ``rules`` and ``slices`` with the paired bootstrap
+and McNemar's test of ``stats``, ``budgets`` adds size and latency limits, and ``gate``
+concludes. The result is a typed ``decision``, which ``report``, ``html`` (with ``plots`` and
+``context``), ``result`` and ``comment`` present to people and CI, and which promote reads
+back strictly.
 """
 
 from __future__ import annotations

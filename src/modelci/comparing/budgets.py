@@ -13,12 +13,52 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from modelci.comparing.evaluate import LoadedModel
+from modelci.comparing.decision import Budget, finite
+from modelci.comparing.settings import BudgetLimits
+from modelci.models.loading import LoadedModel
 
 if TYPE_CHECKING:
     import pandas as pd
 
 WARMUP_CALLS = 3
+
+
+def judge(
+    limits: BudgetLimits,
+    candidate: LoadedModel,
+    production: LoadedModel | None,
+    features: pd.DataFrame,
+) -> list[Budget]:
+    """The budgets set in ``limits``: the candidate gated, production measured alongside."""
+    found: list[Budget] = []
+    if limits.max_size_mb is not None:
+        size = size_mb(candidate.local_path)
+        found.append(
+            Budget(
+                name="size_mb",
+                candidate=round(size, 3),
+                production=round(size_mb(production.local_path), 3) if production else None,
+                limit=limits.max_size_mb,
+                passed=size <= limits.max_size_mb,
+            )
+        )
+    if limits.max_p95_latency_ms is not None:
+        samples = limits.latency_samples
+        latency = p95_latency_ms(candidate, features, samples)
+        found.append(
+            Budget(
+                name="p95_latency_ms",
+                candidate=finite(round(latency, 3)),
+                production=(
+                    finite(round(p95_latency_ms(production, features, samples), 3))
+                    if production
+                    else None
+                ),
+                limit=limits.max_p95_latency_ms,
+                passed=latency <= limits.max_p95_latency_ms,
+            )
+        )
+    return found
 
 
 def size_mb(path: Path) -> float:

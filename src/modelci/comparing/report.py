@@ -2,114 +2,130 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Sequence
 
+from modelci.comparing.decision import Decision, RuleVerdict, SkippedSlice, SliceVerdict
+from modelci.reports import markdown_cell
 from modelci.results import format_value
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _num(value: Any) -> str:
+def _num(value: float | None) -> str:
     return "—" if value is None else format_value(value)
 
 
-def _signed(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{float(value):+.4g}"
+def _signed(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.4g}"
 
 
-def _interval(item: Mapping[str, Any]) -> str:
-    low, high = item.get("interval") or (None, None)
+def _interval(item: RuleVerdict) -> str:
+    low, high = item.interval
     if low is None or high is None:
         return "—"
-    return f"[{float(low):+.4g}, {float(high):+.4g}]"
+    return f"[{low:+.4g}, {high:+.4g}]"
 
 
-def _verdict(item: Mapping[str, Any]) -> str:
-    if item.get("skipped"):
-        return f"⏭️ skipped ({item['skipped']})"
-    return ("✅ " if item["passed"] else "❌ ") + str(item["rule"])
+def _verdict(item: SliceVerdict) -> str:
+    if isinstance(item, SkippedSlice):
+        return f"⏭️ skipped ({item.reason})"
+    return ("✅ " if item.passed else "❌ ") + item.rule
 
 
-def markdown(decision: Mapping[str, Any]) -> str:
+def interval_heading(decision: Decision) -> str:
+    """ "95% interval", or just "interval" for a decision that does not say its level."""
+    if decision.confidence is None:
+        return "interval"
+    return f"{decision.confidence:.0%} interval"
+
+
+def markdown(decision: Decision) -> str:
     """Heading line, the metric table, slices, budgets and the models compared."""
-    passed = decision["passed"]
-    lines = [f"**{'✅ passed' if passed else '❌ failed'}** — {decision['summary']}", ""]
-    confidence = decision.get("confidence", 0.95)
-    rows: list[Mapping[str, Any]] = list(decision.get("rules", []))
-    if rows:
+    lines = [
+        f"**{'✅ passed' if decision.passed else '❌ failed'}** — {decision.summary}",
+        "",
+    ]
+    heading = interval_heading(decision)
+    metrics = decision.metrics
+    if decision.rules:
         lines += [
-            "| metric | production | candidate | difference "
-            f"| {confidence:.0%} interval | verdict |",
+            f"| metric | production | candidate | difference | {heading} | verdict |",
             "|---|---|---|---|---|---|",
         ]
-        for item in rows:
+        for item in decision.rules:
             lines.append(
-                f"| {item['metric']} | {_num(item['production'])} | {_num(item['candidate'])} "
-                f"| {_signed(item['difference'])} | {_interval(item)} | {_md(_verdict(item))} |"
+                f"| {item.metric} | {_num(item.production)} | {_num(item.candidate)} "
+                f"| {_signed(item.difference)} | {_interval(item)} "
+                f"| {markdown_cell(_verdict(item))} |"
             )
-        info = decision.get("metrics", {})
-        judged = {item["metric"] for item in rows}
-        for name, cand in info.get("candidate", {}).items():
+        judged = {item.metric for item in decision.rules}
+        for name, cand in metrics.candidate.items():
             if name in judged:
                 continue
-            prod = info.get("production", {}).get(name)
+            prod = metrics.production.get(name)
             diff = None if prod is None or cand is None else cand - prod
             lines.append(
                 f"| {name} | {_num(prod)} | {_num(cand)} | {_signed(diff)} | — | ℹ️ not gated |"
             )
-    elif decision.get("metrics", {}).get("candidate"):
+        lines += _mcnemar(decision.rules)
+    elif metrics.candidate:
         lines += ["| metric | candidate |", "|---|---|"]
-        for name, value in decision["metrics"]["candidate"].items():
+        for name, value in metrics.candidate.items():
             lines.append(f"| {name} | {_num(value)} |")
-    slices = decision.get("slices", [])
-    if slices:
+    if decision.slices:
         lines += [
             "",
             "**Slices**",
             "",
-            f"| slice | rows | metric | production | candidate | difference "
-            f"| {confidence:.0%} interval | verdict |",
+            f"| slice | rows | metric | production | candidate | difference | {heading} "
+            "| verdict |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for item in sorted(slices, key=lambda s: (bool(s.get("passed", True)), s["scope"])):
+        for piece in sorted(decision.slices, key=lambda s: (s.passed, s.scope)):
+            row = piece if isinstance(piece, RuleVerdict) else None
             lines.append(
-                f"| {_md(str(item['scope']))} | {item['rows']} | {item['metric']} "
-                f"| {_num(item.get('production'))} | {_num(item.get('candidate'))} "
-                f"| {_signed(item.get('difference'))} | {_interval(item)} | {_md(_verdict(item))} |"
+                f"| {markdown_cell(piece.scope)} | {piece.rows} | {piece.metric} "
+                f"| {_num(row.production if row else None)} "
+                f"| {_num(row.candidate if row else None)} "
+                f"| {_signed(row.difference if row else None)} "
+                f"| {_interval(row) if row else '—'} "
+                f"| {markdown_cell(_verdict(piece))} |"
             )
-    budgets = decision.get("budgets", [])
-    if budgets:
+    if decision.budgets:
         lines += ["", "**Budgets**", "", "| budget | production | candidate | limit | verdict |"]
         lines.append("|---|---|---|---|---|")
-        for item in budgets:
-            mark = "✅" if item["passed"] else "❌"
+        for budget in decision.budgets:
+            mark = "✅" if budget.passed else "❌"
             lines.append(
-                f"| {item['name']} | {_num(item.get('production'))} | {_num(item['candidate'])} "
-                f"| {_num(item['limit'])} | {mark} |"
+                f"| {budget.name} | {_num(budget.production)} | {_num(budget.candidate)} "
+                f"| {_num(budget.limit)} | {mark} |"
             )
     lines += ["", _models_line(decision)]
-    notes = decision.get("notes") or []
-    lines += [f"- {_md(note)}" for note in notes]
+    lines += [f"- {markdown_cell(note)}" for note in decision.notes]
     return "\n".join(lines)
 
 
-def _models_line(decision: Mapping[str, Any]) -> str:
-    cand = decision.get("candidate") or {}
-    prod = decision.get("production")
-    text = f"Candidate `{cand.get('uri')}`"
-    if prod:
-        alias = f" (`@{prod['alias']}`)" if prod.get("alias") else ""
-        text += f" vs production `{prod.get('uri')}`{alias}"
-    rows = decision.get("rows")
-    if rows is not None:
-        text += f" on {rows:,} rows"
-    if decision.get("resamples") and prod:
-        text += (
-            f"; paired bootstrap, {decision['resamples']:,} resamples, seed {decision.get('seed')}"
+def _mcnemar(rules: Sequence[RuleVerdict]) -> list[str]:
+    """One line per rule with McNemar's test: its counts, p-value and method."""
+    lines = []
+    for rule in rules:
+        if rule.mcnemar is None:
+            continue
+        test = rule.mcnemar
+        lines.append(
+            f"McNemar's test on {rule.metric}: {test.candidate_only} rows only the candidate "
+            f"got right, {test.production_only} only production; p = {test.p_value:.3g} "
+            f"({test.method})"
         )
+    return ["", *lines] if lines else []
+
+
+def _models_line(decision: Decision) -> str:
+    prod = decision.production
+    text = f"Candidate `{decision.candidate.uri}`"
+    if prod:
+        alias = f" (`@{prod.alias}`)" if prod.alias else ""
+        text += f" vs production `{prod.uri}`{alias}"
+    if decision.rows is not None:
+        text += f" on {decision.rows:,} rows"
+    if decision.resamples and prod:
+        text += f"; paired bootstrap, {decision.resamples:,} resamples, seed {decision.seed}"
     return text + "."

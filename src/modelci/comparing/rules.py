@@ -18,11 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from modelci.comparing.metrics import METRICS, Direction, names_for
-from modelci.comparing.stats import Interval, McNemar
+from modelci.comparing.decision import ALL_ROWS, McNemar, RuleVerdict, finite
 from modelci.errors import ConfigError
+from modelci.metrics import DEFAULT_METRIC, METRICS, Direction, UnknownMetric, resolve
+
+if TYPE_CHECKING:
+    from modelci.comparing.stats import Interval
 
 DEFAULT_MAX_DEGRADATION = 0.01
 
@@ -56,23 +60,44 @@ class Rule:
 
 
 def parse_rules(
-    raw: Mapping[str, Any] | None, task: str, where: str, *, allow_empty: bool = False
+    raw: Mapping[str, Any] | None,
+    task: str,
+    where: str,
+    *,
+    allow_empty: bool = False,
+    base_dir: Path | None = None,
 ) -> list[Rule]:
     """Rules from ``compare.rules``; the task's default rule when there are none."""
     if not raw:
         if allow_empty:
             return []
-        from modelci.comparing.metrics import DEFAULT_METRIC
-
         name = DEFAULT_METRIC[task]
-        relative = METRICS[name].direction == "lower"  # error metrics have no natural scale
-        return [Rule(name, METRICS[name].direction, relative=relative)]
-    return [parse_rule(name, spec or {}, task, f"{where}.{name}") for name, spec in raw.items()]
+        direction = METRICS[name].direction or "higher"
+        relative = direction == "lower"  # error metrics have no natural scale
+        return [Rule(name, direction, relative=relative)]
+    return [
+        parse_rule(name, spec or {}, task, f"{where}.{name}", base_dir=base_dir)
+        for name, spec in raw.items()
+    ]
 
 
-def parse_rule(name: str, spec: Mapping[str, Any], task: str, where: str) -> Rule:
-    check_metric(name, task, where)
-    direction = spec.get("direction") or METRICS[name].direction
+def parse_rule(
+    name: str, spec: Mapping[str, Any], task: str, where: str, *, base_dir: Path | None = None
+) -> Rule:
+    """One rule; a metric the task cannot compute, or a function without a declared
+    direction, is refused naming ``where``."""
+    declared = spec.get("direction")
+    try:
+        found = resolve(name, task, direction=declared, base_dir=base_dir)
+    except UnknownMetric as exc:
+        raise ConfigError(str(exc), source=where) from None
+    direction = declared or found.direction
+    if direction is None:
+        raise ConfigError(
+            f"metric {name!r} is your function: say which way is better with "
+            "direction: higher or direction: lower",
+            source=where,
+        )
     max_deg = spec.get("max_degradation")
     return Rule(
         metric=name,
@@ -83,69 +108,6 @@ def parse_rule(name: str, spec: Mapping[str, Any], task: str, where: str) -> Rul
             None if spec.get("min_improvement") is None else float(spec["min_improvement"])
         ),
     )
-
-
-def check_metric(name: str, task: str, where: str) -> None:
-    if name in METRICS and METRICS[name].task == task:
-        return
-    known = ", ".join(names_for(task))
-    raise ConfigError(
-        f"metric {name!r} cannot be computed for a {task} model; use one of: {known}",
-        source=where,
-    )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A rule applied to one comparison (the whole set or one slice)."""
-
-    rule: Rule
-    production: float
-    candidate: float
-    interval: Interval
-    mcnemar: McNemar | None
-    passed: bool
-    reason: str
-    #: e.g. "region=north" for a slice, None for the whole evaluation set
-    scope: str | None = None
-    rows: int = 0
-
-    @property
-    def difference(self) -> float:
-        return self.candidate - self.production
-
-    def to_dict(self) -> dict[str, Any]:
-        _, bound = self.rule.thresholds(self.production)
-        low, high = improvement_bounds(self.rule, self.interval)
-        data: dict[str, Any] = {
-            "metric": self.rule.metric,
-            "scope": self.scope or "all rows",
-            "rows": self.rows,
-            "rule": self.rule.kind,
-            "direction": self.rule.direction,
-            "production": self.production,
-            "candidate": self.candidate,
-            "difference": self.difference,
-            "interval": [self.interval.low, self.interval.high],
-            "confidence": self.interval.confidence,
-            "resamples": self.interval.resamples,
-            "improvement_low": low,
-            "improvement_high": high,
-            "threshold": bound,
-            "relative": self.rule.relative,
-            "passed": self.passed,
-            "reason": self.reason,
-        }
-        if self.interval.undefined:
-            data["undefined_resamples"] = self.interval.undefined
-        if self.mcnemar is not None:
-            data["mcnemar"] = {
-                "candidate_only_correct": self.mcnemar.candidate_only,
-                "production_only_correct": self.mcnemar.production_only,
-                "p_value": self.mcnemar.p_value,
-                "method": self.mcnemar.method,
-            }
-        return data
 
 
 def improvement_bounds(rule: Rule, interval: Interval) -> tuple[float, float]:
@@ -164,8 +126,8 @@ def decide(
     *,
     scope: str | None = None,
     rows: int = 0,
-) -> Verdict:
-    low, _ = improvement_bounds(rule, interval)
+) -> RuleVerdict:
+    low, high = improvement_bounds(rule, interval)
     _, bound = rule.thresholds(production)
     pct = f"{interval.confidence:.0%}"
     if math.isnan(low):
@@ -195,4 +157,24 @@ def decide(
             f"{pct} lower bound of the improvement {low:+.4g} "
             f"{'>' if passed else '<='} allowed {bound:+.4g}"
         )
-    return Verdict(rule, production, candidate, interval, mcnemar, passed, reason, scope, rows)
+    return RuleVerdict(
+        metric=rule.metric,
+        scope=scope or ALL_ROWS,
+        rows=rows,
+        rule=rule.kind,
+        direction=rule.direction,
+        production=finite(production),
+        candidate=finite(candidate),
+        difference=finite(candidate - production),
+        interval=(finite(interval.low), finite(interval.high)),
+        confidence=interval.confidence,
+        resamples=interval.resamples,
+        improvement_low=finite(low),
+        improvement_high=finite(high),
+        threshold=finite(bound),
+        relative=rule.relative,
+        passed=passed,
+        reason=reason,
+        undefined_resamples=interval.undefined,
+        mcnemar=mcnemar,
+    )

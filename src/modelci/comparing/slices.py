@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,7 +50,9 @@ class Slice:
         return int(self.mask.sum())
 
 
-def parse_slices(raw: list[Mapping[str, Any]] | None, task: str, where: str) -> list[SliceSpec]:
+def parse_slices(
+    raw: list[Mapping[str, Any]] | None, task: str, where: str, *, base_dir: Path | None = None
+) -> list[SliceSpec]:
     specs: list[SliceSpec] = []
     for i, item in enumerate(raw or []):
         at = f"{where}[{i}]"
@@ -57,7 +60,9 @@ def parse_slices(raw: list[Mapping[str, Any]] | None, task: str, where: str) -> 
         if not metric:
             raise ConfigError("a slice rule needs a metric", source=at)
         rule_keys = ("direction", "max_degradation", "relative", "min_improvement")
-        rule = parse_rule(str(metric), {k: item[k] for k in rule_keys if k in item}, task, at)
+        rule = parse_rule(
+            str(metric), {k: item[k] for k in rule_keys if k in item}, task, at, base_dir=base_dir
+        )
         values = item.get("values")
         specs.append(
             SliceSpec(

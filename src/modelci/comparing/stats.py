@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from modelci.comparing.metrics import FloatArray, Metric, Predictions
+from modelci.comparing.decision import McNemar
+from modelci.metrics import Metric, Predictions
+
+if TYPE_CHECKING:
+    from modelci.metrics import FloatArray
 
 #: cells of the index matrix drawn at once; bounds memory at a few tens of MB
 _CHUNK_CELLS = 2_000_000
@@ -92,16 +97,6 @@ def paired_bootstrap(
     """Two-sided percentile interval of one metric's difference over paired resamples."""
     diffs = paired_differences([metric], candidate, production, resamples=resamples, seed=seed)
     return percentile_interval(diffs[metric.name], confidence)
-
-
-@dataclass(frozen=True)
-class McNemar:
-    """Rows only one model got right: ``candidate_only`` vs ``production_only``."""
-
-    candidate_only: int
-    production_only: int
-    p_value: float
-    method: str
 
 
 def mcnemar(candidate_correct: FloatArray, production_correct: FloatArray) -> McNemar:

@@ -14,7 +14,6 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
 
@@ -24,7 +23,7 @@ import pyarrow.compute as pc
 from modelci.contract.duplicates import distinct_count, duplicate_rows, first_duplicate
 from modelci.contract.model import ColumnSpec, Contract, full_match_pattern
 from modelci.errors import InputError, first_line
-from modelci.results import Check
+from modelci.results import Check, plain
 
 EXAMPLES = 5
 #: a file whose rows sit on lines (row index + 2: one header line, 1-based lines)
@@ -148,26 +147,13 @@ def _per_value(column: pa.ChunkedArray, fn: Callable[[pa.Array], pa.Array]) -> p
     )
 
 
-def _plain(value: Any) -> Any:
-    """Values as JSON and YAML reports can hold them."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "backslashreplace")
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
-
-
 def _examples(column: pa.ChunkedArray, mask: pa.ChunkedArray) -> list[Any]:
     """Up to EXAMPLES distinct offending values, in the order they first appear."""
     offending = pc.filter(column, mask)
     if pa.types.is_dictionary(offending.type):
         offending = offending.cast(offending.type.value_type)
     values = pc.unique(offending).slice(0, EXAMPLES)
-    return [_plain(v) for v in values.to_pylist()]
+    return [plain(v) for v in values.to_pylist()]
 
 
 def _nan_count(column: pa.ChunkedArray) -> int:
@@ -435,12 +421,12 @@ class _Runner:
                 count = _count_true(mask)
                 word = "below" if rule == "min" else "above"
                 message = (
-                    f"{rule} is {_plain(observed)}; {count} value(s) {word} {wanted}"
+                    f"{rule} is {plain(observed)}; {count} value(s) {word} {wanted}"
                     + self.where.at(row)
                 )
             else:
-                message = f"{rule} is {_plain(observed)}"
-            self.add(rule, passed, _plain(observed), wanted, spec.name, message, row=row)
+                message = f"{rule} is {plain(observed)}"
+            self.add(rule, passed, plain(observed), wanted, spec.name, message, row=row)
 
     def allowed(self, spec: ColumnSpec, column: pa.ChunkedArray) -> None:
         assert spec.allowed is not None

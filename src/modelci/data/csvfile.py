@@ -19,7 +19,7 @@ from modelci import progress as progress_bar
 from modelci.data.csvscan import is_utf8, python_codec, scan_records, undecodable
 from modelci.data.digest import hashing
 from modelci.data.files import check_wanted, ensure_readable, file_size
-from modelci.errors import DataError
+from modelci.errors import DataError, first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -140,7 +140,7 @@ def _parse_csv(
     header: list[str],
     columns: list[str] | None,
 ) -> tuple[pa.Table | None, str | None]:
-    """pyarrow's parse: the table, or the text of its error for _csv_error to explain."""
+    """pyarrow's parse: the table, or the first line of its error for _csv_error to explain."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -175,7 +175,7 @@ def _parse_csv(
     except UnicodeDecodeError:
         raise undecodable(path, encoding) from None
     except (pa.ArrowInvalid, pa.ArrowKeyError, pa.ArrowTypeError) as error:
-        return None, str(error)
+        return None, first_line(error)
     return table, None
 
 
@@ -273,7 +273,7 @@ def _csv_error(
     """Turn a pyarrow CSV failure into a DataError, or recover where the file is valid."""
     import pyarrow as pa
 
-    text = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    text = message or "unknown error"
     if "cannot infer number of columns" in text and header:
         # A header line without a final line break and no rows: valid, zero rows. pyarrow
         # types such columns null, as it does when the header ends with a line break.

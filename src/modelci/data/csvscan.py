@@ -12,7 +12,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
-from modelci.data.digest import CHUNK
+from modelci.digests import CHUNK
 from modelci.errors import DataError
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from modelci import progress as progress_bar
 from modelci.data.digest import hashing
 from modelci.data.files import PARQUET_MAGIC, check_wanted, ensure_readable, file_size
-from modelci.errors import DataError
+from modelci.errors import DataError, first_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -99,9 +99,8 @@ def check_part_schemas(files: list[Path]) -> None:
         try:
             schema = pq.read_schema(str(file))
         except (OSError, pa.ArrowException, ValueError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
             raise DataError(
-                file, f"is a corrupt Parquet file ({reason}): write or copy it again"
+                file, f"is a corrupt Parquet file ({first_line(error)}): write or copy it again"
             ) from None
         fields = {field.name: field.type for field in schema}
         if first is None:
@@ -145,9 +144,8 @@ def _parquet_table(
     except DataError:
         raise
     except (OSError, pa.ArrowException, ValueError, IndexError, KeyError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(
-            path, f"is a corrupt Parquet file ({reason}): write or copy it again"
+            path, f"is a corrupt Parquet file ({first_line(error)}): write or copy it again"
         ) from None
     return table
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from modelci import digests
 from modelci import progress as progress_bar
-from modelci.data import digest as digests
 from modelci.data.csvfile import DEFAULT_NULL_VALUES, CsvDialect, read_csv
 from modelci.data.files import Format, FormatOption, file_size, format_of, resolve
 from modelci.data.parquetfile import check_part_schemas, read_parquet

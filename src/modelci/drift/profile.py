@@ -23,7 +23,6 @@ import zipfile
 import zlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,6 +31,7 @@ import numpy as np
 from modelci import fsutil
 from modelci.drift.stats import Ecdf, IntArray
 from modelci.errors import DataError
+from modelci.timestamps import utc_now
 
 Kind = Literal["numeric", "categorical"]
 KINDS: tuple[Kind, ...] = ("numeric", "categorical")
@@ -193,11 +193,7 @@ def build_profile(
             columns[name] = profile_column(name, column, kind)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
             raise DataError(where, f"column {name!r} cannot be profiled as {kind}: {exc}") from exc
-    return Profile(columns, source, digest, table.num_rows, _now())
-
-
-def _now() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return Profile(columns, source, digest, table.num_rows, utc_now())
 
 
 def save_profile(profile: Profile, path: str | Path) -> Path:
@@ -226,7 +222,7 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
     meta = {
         "format": FORMAT,
         "version": VERSION,
-        "created": profile.created or _now(),
+        "created": profile.created or utc_now(),
         "source": profile.source,
         "digest": profile.digest,
         "rows": profile.rows,

@@ -12,6 +12,7 @@ built: they come with the ``sbom`` extra.
 
 from __future__ import annotations
 
+from modelci.models.mlmodel import read_mlmodel
 from modelci.sbom.considerations import from_config as considerations_from_config
 from modelci.sbom.cyclonedx import build_cyclonedx, cyclonedx_json, cyclonedx_xml
 from modelci.sbom.files import model_files
@@ -40,7 +41,6 @@ from modelci.sbom.inputs import (
     TrainMetric,
 )
 from modelci.sbom.licenses import installed as installed_license
-from modelci.sbom.mlmodel import read_mlmodel
 from modelci.sbom.references import model_purl
 from modelci.sbom.requirements import parse_requirements, read_runtime
 from modelci.sbom.spdx import build_spdx3, spdx3_json

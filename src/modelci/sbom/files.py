@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelci.data.digest import file_sha256
+from modelci.digests import file_sha256
 from modelci.errors import InputError
 from modelci.sbom.inputs import ModelFile
 

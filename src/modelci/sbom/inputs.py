@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modelci.errors import InputError
+
+# The MLmodel facts are read by modelci.models (compare and train load models too); they are
+# named here as well because they are part of what a bill of materials is made from.
+from modelci.models.mlmodel import Flavor as Flavor
+from modelci.models.mlmodel import MLmodelInfo as MLmodelInfo
+from modelci.models.mlmodel import ModelSignature as ModelSignature
+from modelci.models.mlmodel import Parameter as Parameter
+from modelci.models.mlmodel import SchemaField as SchemaField
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -40,60 +47,6 @@ class ModelFile:
 
 
 @dataclass(frozen=True)
-class Parameter:
-    """A hyperparameter or setting as text: strings as they are, anything else as JSON."""
-
-    name: str
-    value: str
-
-    @classmethod
-    def of(cls, name: str, value: object) -> Parameter:
-        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-        return cls(name, text)
-
-
-@dataclass(frozen=True)
-class SchemaField:
-    """One column or tensor of an MLflow signature."""
-
-    type: str
-    name: str | None = None
-    required: bool = True
-    #: tensor shape (-1 for a free dimension); None for a column
-    shape: tuple[int, ...] | None = None
-
-    def describe(self) -> str:
-        """``sepal width (cm): double`` or ``tensor float64 [-1, 4]``."""
-        kind = self.type if self.shape is None else f"{self.type} {list(self.shape)}"
-        text = f"{self.name}: {kind}" if self.name else kind
-        return text if self.required else f"{text} (optional)"
-
-
-@dataclass(frozen=True)
-class ModelSignature:
-    inputs: tuple[SchemaField, ...]
-    outputs: tuple[SchemaField, ...] = ()
-    params: tuple[SchemaField, ...] = ()
-
-
-@dataclass(frozen=True)
-class Flavor:
-    """An MLflow flavor and its scalar settings (``sklearn``: serialization_format=skops)."""
-
-    name: str
-    settings: tuple[Parameter, ...] = ()
-
-
-@dataclass(frozen=True)
-class MLmodelInfo:
-    """What the folder's ``MLmodel`` file says about the model."""
-
-    flavors: tuple[Flavor, ...]
-    signature: ModelSignature | None = None
-    mlflow_version: str | None = None
-
-
-@dataclass(frozen=True)
 class ModelInfo:
     """The model the document is about."""
 
@@ -115,7 +68,7 @@ class ModelInfo:
     registry_uri: str | None = None
     #: MLflow run that produced the model
     run_id: str | None = None
-    #: modelci's digest of the whole folder (``sha256:<hex>``, see training/digest.py)
+    #: modelci's digest of the whole folder (``sha256:<hex>``, see modelci.digests)
     digest: str | None = None
 
     def __post_init__(self) -> None:

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from modelci import fsutil
-from modelci.data.digest import combine
+from modelci.digests import combine
 from modelci.errors import GateFailed, InfraError, InputError, ModelciError, first_line
 from modelci.signing import envelope, keys, trust
 from modelci.signing.changes import describe_changes

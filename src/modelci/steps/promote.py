@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelci.cicontext import CIContext
-from modelci.clock import utc_now
-from modelci.comparing.verdict import Verdict, read_verdict
-from modelci.errors import InputError
+from modelci.comparing.decision import Decision
+from modelci.errors import GateFailed, InputError
 from modelci.inputs import Input, Output
 from modelci.manifest import Manifest, PromoteFacts
 from modelci.registry import client as registry
@@ -34,6 +33,7 @@ from modelci.registry.location import Location, locate, require_lasting
 from modelci.results import Check, StepResult
 from modelci.runfolder import RunFolder
 from modelci.step import Context, StepSpec
+from modelci.timestamps import utc_now
 
 STEP = "promote"
 DEFAULT_DECISION = "compare/decision.json"
@@ -46,7 +46,7 @@ class _Plan:
     target: VersionRef
     kind: str  # promote | rollback | forced
     checks: list[Check] = field(default_factory=list)
-    verdict: Verdict | None = None
+    verdict: Decision | None = None
     reason: str | None = None
 
 
@@ -106,21 +106,24 @@ def run(ctx: Context) -> StepResult:
         return _move(mlflow, location, ctx.ci, name, alias, current, plan, dry_run, notes)
 
 
-def _claimed_verdict(runfolder: RunFolder, manifest: Manifest) -> Verdict | str:
+def _claimed_verdict(runfolder: RunFolder, manifest: Manifest) -> Decision | str:
     """The decision the run folder points at, or why there is none to act on."""
     if manifest.compare is None:
         return (
             "no compare decision in the manifest: run `modelci compare` before promote "
             "(or roll back with --version N)"
         )
-    verdict = read_verdict(runfolder.resolve(manifest.compare.decision))
+    try:
+        verdict = Decision.read(runfolder.resolve(manifest.compare.decision))
+    except GateFailed as exc:
+        raise GateFailed(f"not promoting: {exc}") from None
     if not verdict.passed:
         return f"not promoting: {verdict.summary or 'compare failed'}"
     return verdict
 
 
 def _promotion(
-    verdict: Verdict,
+    verdict: Decision,
     mlflow: Any,
     location: Location,
     name: str,
@@ -165,7 +168,7 @@ def _promotion(
 
 
 def _evidence_problem(
-    target: VersionRef, verdict: Verdict, current: VersionRef | None, alias: str
+    target: VersionRef, verdict: Decision, current: VersionRef | None, alias: str
 ) -> str | None:
     """Why the run folder's decision is not evidence for moving the alias to ``target``."""
     state = orphans.promotable(target)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from modelci import __version__, cicontext, fsutil, reports, secrets, staging
 from modelci.config import Config
-from modelci.data.digest import file_sha256
+from modelci.digests import file_sha256
 from modelci.errors import InputError
 from modelci.inputs import Input, Output
 from modelci.process import collector_paused
@@ -184,7 +184,7 @@ class _Job:
                 files = _write_eval_files(self.scratch, trained)
                 run_id, experiment_id = _opened(tracker.result(ticket))
                 model_dir = self._log_estimator(run_id, trained, spec, logged)
-            from modelci.training.digest import model_digest
+            from modelci.digests import model_digest
 
             digest = model_digest(model_dir)
             eval_digest = (

@@ -222,16 +222,12 @@ def _task(
 
 def _check_metrics(config: Config, task: str) -> None:
     """Refuse metrics of the other task now, before an MLflow run is started for nothing."""
-    from modelci.training.metrics import METRICS
+    from modelci.metrics import check_names
 
-    wanted = config.get("train.metrics") or []
-    wrong = [name for name in wanted if name not in METRICS[task]]
-    if wrong:
-        raise ConfigError(
-            f"{', '.join(map(repr, wrong))} cannot be computed for {task}; "
-            f"choose from {', '.join(METRICS[task])}",
-            source=config.where("train.metrics"),
-        )
+    try:
+        check_names(task, config.get("train.metrics") or [], base_dir=config.base_dir)
+    except ValueError as exc:
+        raise ConfigError(str(exc), source=config.where("train.metrics")) from None
 
 
 def _looks_categorical(y: npt.NDArray[Any]) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelci.errors import DataError, InputError
-from modelci.training.metrics import compute_metrics
+from modelci.metrics import compute_metrics
 from modelci.training.preprocess import build_preprocessor, to_features
 from modelci.training.split import folds
 

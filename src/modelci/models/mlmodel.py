@@ -2,22 +2,90 @@
 
 ``MLmodel`` is YAML whose ``signature`` holds JSON strings (MLflow's schema format). It is
 read as data, without importing MLflow (seconds of import for a few keys) and without
-loading the model.
+loading the model: compare reads a model's columns and flavors before anything of it runs,
+and the bill of materials describes the model from the same facts.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from modelci.errors import InputError, first_line
-from modelci.sbom.inputs import Flavor, MLmodelInfo, ModelSignature, Parameter, SchemaField
 
 MLMODEL = "MLmodel"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A hyperparameter or setting as text: strings as they are, anything else as JSON."""
+
+    name: str
+    value: str
+
+    @classmethod
+    def of(cls, name: str, value: object) -> Parameter:
+        text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+        return cls(name, text)
+
+
+@dataclass(frozen=True)
+class SchemaField:
+    """One column or tensor of an MLflow signature."""
+
+    type: str
+    name: str | None = None
+    required: bool = True
+    #: tensor shape (-1 for a free dimension); None for a column
+    shape: tuple[int, ...] | None = None
+
+    def describe(self) -> str:
+        """``sepal width (cm): double`` or ``tensor float64 [-1, 4]``."""
+        kind = self.type if self.shape is None else f"{self.type} {list(self.shape)}"
+        text = f"{self.name}: {kind}" if self.name else kind
+        return text if self.required else f"{text} (optional)"
+
+
+@dataclass(frozen=True)
+class ModelSignature:
+    inputs: tuple[SchemaField, ...]
+    outputs: tuple[SchemaField, ...] = ()
+    params: tuple[SchemaField, ...] = ()
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """An MLflow flavor and its scalar settings (``sklearn``: serialization_format=skops)."""
+
+    name: str
+    settings: tuple[Parameter, ...] = ()
+
+
+@dataclass(frozen=True)
+class MLmodelInfo:
+    """What the folder's ``MLmodel`` file says about the model."""
+
+    flavors: tuple[Flavor, ...]
+    signature: ModelSignature | None = None
+    mlflow_version: str | None = None
+
+    def has_flavor(self, name: str) -> bool:
+        return any(flavor.name == name for flavor in self.flavors)
+
+    @property
+    def input_columns(self) -> tuple[tuple[str, str], ...] | None:
+        """The signature's input columns as (name, type); ``None`` without a signature, or
+        for a tensor signature, which names no columns."""
+        if self.signature is None or not self.signature.inputs:
+            return None
+        if any(item.name is None or item.shape is not None for item in self.signature.inputs):
+            return None
+        return tuple((str(item.name), item.type) for item in self.signature.inputs)
 
 
 def read_mlmodel(model_dir: Path) -> MLmodelInfo:
