@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from modelci import typedjson
 
@@ -71,7 +71,7 @@ class TrainFacts:
     run_model_uri: str
     model_digest: str
     model_path: str | None = None
-    task: str | None = None
+    task: Literal["classification", "regression"] | None = None
     target: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)

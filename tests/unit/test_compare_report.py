@@ -101,28 +101,29 @@ def test_regression_report_has_side_by_side_plots_saved_and_embedded(tmp_path: P
     y = rng.normal(0, 3, 300)
     cand = Predictions("regression", y, y + rng.normal(0, 1, 300))
     prod = Predictions("regression", y, y + rng.normal(0, 2, 300))
-    page = html.write_report(tmp_path, _decision(), cand, prod)
-    pngs = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    files = html.report_files(_decision(), cand, prod)
+    pngs = sorted(n.removeprefix("plots/") for n in files if n.startswith("plots/"))
     assert pngs == ["predicted_vs_actual.png", "residuals.png"]
-    text = page.read_text(encoding="utf-8")
+    text = str(files["report.html"])
     for name in pngs:
-        data = (tmp_path / "plots" / name).read_bytes()
-        assert data.startswith(b"\x89PNG")
+        data = files[f"plots/{name}"]
+        assert isinstance(data, bytes) and data.startswith(b"\x89PNG")
         assert base64.b64encode(data).decode("ascii") in text
     assert "FAILED" in text and "models:/house/3" in text and "[+0.125, +0.375]" in text
     # same data, same bytes: reports of identical runs do not differ
     again = plots.make_plots(cand, prod)
-    assert again["residuals"] == (tmp_path / "plots" / "residuals.png").read_bytes()
+    assert again["residuals"] == files["plots/residuals.png"]
 
 
 def test_html_escapes_values_from_data(tmp_path: Path) -> None:
     y = np.array([0, 1, 0, 1] * 10)
     cand = Predictions("classification", y, y, None, ("<b>no</b>", "yes"))
     decision = _decision(summary="<script>alert(1)</script>", rules=(), budgets=())
-    page = html.write_report(tmp_path, decision, cand, None).read_text(encoding="utf-8")
+    files = html.report_files(decision, cand, None)
+    page = str(files["report.html"])
     assert "<script>" not in page and "&lt;script&gt;" in page
     # without probabilities there are no curves, only the confusion matrix
-    assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["confusion_matrix.png"]
+    assert sorted(n for n in files if n.startswith("plots/")) == ["plots/confusion_matrix.png"]
 
 
 def _three_classes(seed: int, sharpness: float) -> Predictions:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Sequence
-from pathlib import Path
 
-from modelci import fsutil
 from modelci.comparing.context import ReportContext
 from modelci.comparing.decision import Decision, RuleVerdict, SkippedSlice, SliceVerdict
 from modelci.comparing.plots import make_plots
@@ -21,23 +19,24 @@ from modelci.comparing.report import interval_heading
 from modelci.metrics import Predictions
 from modelci.results import format_value
 
+REPORT = "report.html"
 
-def write_report(
-    step_dir: Path,
+
+def report_files(
     decision: Decision,
     candidate: Predictions,
     production: Predictions | None,
     context: ReportContext | None = None,
-) -> Path:
+) -> dict[str, str | bytes]:
+    """The HTML report and its plots (``plots/<name>.png``), by path in the step's folder."""
     plots = make_plots(candidate, production)
-    folder = step_dir / "plots"
+    files: dict[str, str | bytes] = {}
     images: list[tuple[str, str]] = []
     for name, png in plots.items():
-        fsutil.write_bytes(folder / f"{name}.png", png)
+        files[f"plots/{name}.png"] = png
         images.append((name, base64.b64encode(png).decode("ascii")))
-    page = step_dir / "report.html"
-    fsutil.write_text(page, render(decision, images, context or ReportContext()))
-    return page
+    files[REPORT] = render(decision, images, context or ReportContext())
+    return files
 
 
 _STYLE = """

@@ -10,14 +10,13 @@ report.html with PNGs.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelci import cicontext, fsutil, reports
+from modelci.cicontext import CIContext
 from modelci.comparing.comparison import EvaluationSet, compare
 from modelci.comparing.context import ReportContext, mlflow_base, run_page, version_page
 from modelci.comparing.decision import Decision, ModelSide
@@ -27,6 +26,8 @@ from modelci.config import Config
 from modelci.digests import file_sha256, model_digest, sha256_of
 from modelci.errors import DataError, GateFailed, InputError
 from modelci.inputs import Input, Output
+from modelci.manifest import CompareFacts, Manifest, RuleFacts
+from modelci.manifest import ModelSide as ModelFacts
 from modelci.metrics import Task
 from modelci.models import loading
 from modelci.registry import client as registry
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 STEP = "compare"
+DECISION = "decision.json"
 
 
 @dataclass
@@ -70,23 +72,23 @@ class Inputs:
     notes: list[str] = field(default_factory=list)
 
 
-def run(config: Config, runfolder: RunFolder, env: Mapping[str, str] | None = None) -> StepResult:
-    env = os.environ if env is None else env
-    ci = cicontext.detect(env, config.base_dir)
-    manifest = runfolder.read()
-    location = locate(config, runfolder.path, env)
-    require_lasting(location, config, ci, STEP)
+def run(ctx: Context) -> StepResult:
+    config, runfolder = ctx.config, ctx.runfolder
+    manifest = runfolder.manifest()
+    location = locate(config, runfolder.path, ctx.env)
+    require_lasting(location, config, ctx.ci, STEP)
+    ctx.step_dir(STEP)  # a run folder that cannot take the record fails before any work
     policy = RetryPolicy.from_settings(config.get("train.tracking"))
-    with reachable(location, policy, env):
-        return _run(config, runfolder, manifest, location, ci)
+    with reachable(location, policy, ctx.env):
+        return _run(config, runfolder, manifest, location, ctx.ci)
 
 
 def _run(
     config: Config,
     runfolder: RunFolder,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     location: Location,
-    ci: cicontext.CIContext,
+    ci: CIContext,
 ) -> StepResult:
     client = None if location.missing() else registry.client(location)
     inputs = _inputs(config, manifest, runfolder, location, client)
@@ -156,50 +158,46 @@ def _run(
     data = decision.to_bytes()
     if client is not None and inputs.candidate_ref is not None:
         _record_verdict(client, location, inputs.candidate_ref, decision, data)
-    fsutil.write_bytes(step_dir / "decision.json", data)
-    result.files["decision"] = step_dir / "decision.json"
-    result.outputs["decision"] = str(step_dir / "decision.json")
+    step_dir = runfolder.step_dir(STEP)
+    files: dict[str, str | bytes] = {DECISION: data}
+    result.files["decision"] = step_dir / DECISION
+    result.outputs["decision"] = str(step_dir / DECISION)
     if settings.html:
         from modelci.comparing import html
 
         context = _report_context(ci, location, client, inputs)
-        page = html.write_report(step_dir, decision, outcome.candidate, outcome.production, context)
-        result.files["html"] = page
-        result.outputs["html"] = str(page)
-    reports.write_step_reports(result, step_dir)
-    runfolder.record_step(
-        STEP,
-        passed=result.passed,
-        facts={
-            "report": runfolder.relative(result.files["report"]),
-            "compare": {
-                "passed": decision.passed,
-                "summary": decision.summary,
-                "candidate": decision.candidate.candidate_json(),
-                "production": None
-                if decision.production is None
-                else decision.production.production_json(),
-                "decision": runfolder.relative(step_dir / "decision.json"),
-                "decision_sha256": sha256_of(data),
-                "rules": [
-                    {
-                        "metric": r.metric,
-                        "scope": r.scope,
-                        "passed": r.passed,
-                        "difference": r.difference,
-                        "interval": list(r.interval),
-                    }
-                    for r in decision.rules
-                ],
-                **(
-                    {"html": runfolder.relative(result.files["html"])}
-                    if "html" in result.files
-                    else {}
-                ),
-            },
-        },
+        files.update(html.report_files(decision, outcome.candidate, outcome.production, context))
+        result.files["html"] = step_dir / html.REPORT
+        result.outputs["html"] = str(step_dir / html.REPORT)
+    result.record.files.update(files)
+    result.record.section = CompareFacts(
+        passed=decision.passed,
+        summary=decision.summary,
+        candidate=_side(decision.candidate.candidate_json()),
+        production=None
+        if decision.production is None
+        else _side(decision.production.production_json()),
+        decision=runfolder.relative(step_dir / DECISION),
+        decision_sha256=sha256_of(data),
+        rules=tuple(
+            RuleFacts(
+                metric=r.metric,
+                scope=r.scope,
+                passed=r.passed,
+                difference=r.difference,
+                interval=tuple(r.interval),
+            )
+            for r in decision.rules
+        ),
+        html=runfolder.relative(result.files["html"]) if "html" in result.files else None,
     )
     return result
+
+
+def _side(data: Mapping[str, Any]) -> ModelFacts:
+    return ModelFacts(
+        **{k: data.get(k) for k in ("uri", "name", "version", "alias", "digest", "path")}
+    )
 
 
 def _checked_digest(role: str, folder: Path, registered: VersionRef | None) -> str:
@@ -218,7 +216,7 @@ def _checked_digest(role: str, folder: Path, registered: VersionRef | None) -> s
 
 
 def _report_context(
-    ci: cicontext.CIContext, location: Location, client: Any, inputs: Inputs
+    ci: CIContext, location: Location, client: Any, inputs: Inputs
 ) -> ReportContext:
     """Commit, data and MLflow pages for the HTML report; links only to an MLflow server
     (its display URI: never with credentials)."""
@@ -279,34 +277,36 @@ def _record_verdict(
 
 def _inputs(
     config: Config,
-    manifest: Mapping[str, Any],
+    manifest: Manifest,
     runfolder: RunFolder,
     location: Location,
     client: Any,
 ) -> Inputs:
-    train: Mapping[str, Any] = manifest.get("train") or {}
+    train = manifest.train
     notes: list[str] = []
-    model = registry.model_name(config, _text(train.get("registered_model")))
+    model = registry.model_name(config, train.registered_model if train else None)
     if client is not None and model is not None:
-        known = orphans.Known(_text(train.get("model_version")), _text(train.get("run_id")))
+        known = orphans.Known(
+            train.model_version if train else None, train.run_id if train else None
+        )
         notes += orphans.sweep(client, location, model, known)
     # candidate: an explicit URI wins; otherwise train's local model folder (no download)
     candidate_uri = config.get("compare.candidate")
     candidate_version: str | None = None
-    candidate_label = str(candidate_uri or train.get("model_uri") or "")
+    candidate_label = str(candidate_uri or (train.model_uri if train else ""))
     candidate_name = model
     if candidate_uri is None:
-        if train.get("model_path") and runfolder.resolve(str(train["model_path"])).is_dir():
-            candidate_uri = str(runfolder.resolve(str(train["model_path"])).resolve())
-            candidate_label = candidate_label or str(train["model_path"])
-        elif train.get("model_uri"):
-            candidate_uri = str(train["model_uri"])
+        if train and train.model_path and runfolder.resolve(train.model_path).is_dir():
+            candidate_uri = str(runfolder.resolve(train.model_path).resolve())
+            candidate_label = candidate_label or train.model_path
+        elif train:
+            candidate_uri = train.model_uri
         else:
             raise InputError(
                 f"{runfolder.manifest_path}: no candidate model; run `modelci train` first "
                 "or pass --candidate URI"
             )
-        candidate_version = _text(train.get("model_version"))
+        candidate_version = train.model_version if train else None
     elif str(candidate_uri).startswith("models:/"):
         candidate_name, candidate_version, _ = registry.parse_models_uri(str(candidate_uri))
     candidate_ref = None
@@ -338,8 +338,8 @@ def _inputs(
     if data_path is not None:
         data, data_digest = _read_dataset(config, data_path)
         source = str(data_path)
-    elif train.get("eval_data"):
-        path = runfolder.resolve(str(train["eval_data"]))
+    elif train and train.eval_data:
+        path = runfolder.resolve(train.eval_data)
         data_digest = _checked_eval_digest(path, candidate_ref)
         data = _read_parquet(path)
         source = str(path)
@@ -348,7 +348,7 @@ def _inputs(
             f"{runfolder.manifest_path}: no evaluation set; run `modelci train` first "
             "or pass --data FILE"
         )
-    target = train.get("target") or config.get("data.target")
+    target = (train.target if train else None) or config.get("data.target")
     if not target:
         raise InputError(
             f"{config.where('data.target')}: no target column; set data.target to the label column"
@@ -359,10 +359,8 @@ def _inputs(
             # rows without a label cannot be scored; say how many were left out
             data = data[data[str(target)].notna()].reset_index(drop=True)
             notes.append(f"{unlabeled} rows without a value of {target!r} were left out")
-    task = train.get("task")
-    if task is not None and task not in ("classification", "regression"):
-        raise InputError(f"{runfolder.manifest_path}: train.task {task!r} is not a known task")
-    classes = list(train["classes"]) if train.get("classes") else None
+    task = train.task if train else None
+    classes = list(train.classes) if train and train.classes else None
     return Inputs(
         str(candidate_uri),
         candidate_version,
@@ -454,10 +452,6 @@ def _read_dataset(config: Config, path: Path) -> tuple[pd.DataFrame, str]:
     return frame, dataset.digest
 
 
-def _step(ctx: Context) -> StepResult:
-    return run(ctx.config, ctx.runfolder, ctx.env)
-
-
 SPEC = StepSpec(
     name=STEP,
     help="""Compare the candidate with the production model on the same rows, and decide.
@@ -465,7 +459,7 @@ SPEC = StepSpec(
     A paired bootstrap interval per metric (and McNemar's test) says whether the candidate
     may replace production. Exit 0 when every rule passes, 1 when the candidate may be worse,
     2 on bad input.""",
-    run=_step,
+    run=run,
     inputs=(
         Input(
             "candidate", "compare.candidate", "Candidate model URI or folder (default: train's)."
@@ -507,5 +501,4 @@ SPEC = StepSpec(
     ),
     comment="compare.comment",
     extras=("compare",),
-    legacy=True,
 )
