@@ -148,3 +148,54 @@ def _comment(spec: StepSpec, ctx: Context, result: StepResult, publisher: Adapte
 def environment() -> Mapping[str, str]:
     """The process environment, read once where a step is started (never inside a step)."""
     return os.environ
+
+
+@dataclass
+class PipelineResult:
+    """The results of the pipeline's steps, in order, up to the first failed gate."""
+
+    results: list[StepResult]
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def pipeline_steps(wanted: str | None) -> tuple[str, ...]:
+    """The pipeline's steps, or those of ``wanted`` (comma-separated) in pipeline order; an
+    unknown step, or one that is not part of the pipeline, is an input error."""
+    from modelci.errors import InputError
+    from modelci.steps import PIPELINE, STEPS
+
+    if not wanted:
+        return PIPELINE
+    names = [s.strip() for s in wanted.split(",") if s.strip()]
+    unknown = [n for n in names if n not in STEPS]
+    if unknown:
+        raise InputError(
+            f"--steps: unknown step {', '.join(map(repr, unknown))}; the pipeline's steps are "
+            f"{', '.join(PIPELINE)}"
+        )
+    outside = [n for n in names if n not in PIPELINE]
+    if outside:
+        raise InputError(
+            f"--steps: {', '.join(map(repr, outside))} is not a pipeline step (run it on its "
+            f"own: modelci {outside[0]}); the pipeline's steps are {', '.join(PIPELINE)}"
+        )
+    return tuple(n for n in PIPELINE if n in names)
+
+
+def run_pipeline(
+    ctx: Context, steps: tuple[str, ...], *, stream: TextIO | None = None
+) -> PipelineResult:
+    """The main job: each step with the same tail as when it runs alone, stopping at the
+    first failed gate (later steps would build on it)."""
+    from modelci.steps import STEPS
+
+    outcome = PipelineResult([])
+    for name in steps:
+        result = run(STEPS[name], ctx, stream=stream)
+        outcome.results.append(result)
+        if not result.passed:
+            break
+    return outcome

@@ -21,17 +21,16 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
     Steps run in order in one run folder, each exactly as when run alone (reports, manifest
     entry, CI outputs, PR/MR comment), and the pipeline stops at the first failed gate.
     """
-    from modelci import pipeline
-    from modelci.step import Context
+    from modelci.step import Context, pipeline_steps, run_pipeline
 
     if project is not None and app.config_file is None:
         candidate = project / "modelci.yaml"
         if not candidate.is_file():
             raise ConfigError(f"{candidate}: no such file; PROJECT must hold a modelci.yaml")
         app.config_file = candidate
-    chosen = pipeline.selected(steps)
+    chosen = pipeline_steps(steps)
     ctx = Context.of(app.load_config(), app.env)
-    outcome = pipeline.run(ctx, chosen)
+    outcome = run_pipeline(ctx, chosen)
     click.echo("")
     for result in outcome.results:
         # Most summaries already begin with the step's name ("train passed: ...").

@@ -17,11 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from modelci.cicontext import CIContext
-from modelci.comparing.comparison import EvaluationSet, compare
 from modelci.comparing.context import ReportContext, mlflow_base, run_page, version_page
 from modelci.comparing.decision import Decision, ModelSide
-from modelci.comparing.result import step_result
-from modelci.comparing.settings import Settings
 from modelci.config import Config
 from modelci.digests import file_sha256, model_digest, sha256_of
 from modelci.errors import DataError, GateFailed, InputError
@@ -90,6 +87,11 @@ def _run(
     location: Location,
     ci: CIContext,
 ) -> StepResult:
+    # numpy, pandas and the models' libraries load only when a comparison runs
+    from modelci.comparing.comparison import EvaluationSet, compare
+    from modelci.comparing.result import step_result
+    from modelci.comparing.settings import Settings
+
     client = None if location.missing() else registry.client(location)
     inputs = _inputs(config, manifest, runfolder, location, client)
     settings = Settings.from_config(config)

@@ -1,0 +1,31 @@
+"""What the core needs: configuration, manifest and command line import no ML stack, so a
+verify job before a deploy need not install MLflow, scikit-learn or SciPy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("numpy", "pandas", "pyarrow", "scipy", "sklearn", "mlflow", "matplotlib", "skops")
+
+PROBE = """
+import sys
+from modelci.cli import run
+codes = [run(["--help"]), run(["config", "check", sys.argv[1]]), run(["schema", "--manifest"])]
+import modelci, modelci.steps, modelci.generate
+loaded = sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[2].split(",")))
+print("LOADED", ",".join(loaded), codes)
+"""
+
+
+def test_the_core_imports_no_ml_stack(tmp_path: object) -> None:
+    from pathlib import Path
+
+    project = Path(str(tmp_path)) / "modelci.yaml"
+    project.write_text("version: 1\ndata: {path: d.csv}\n")
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(project), ",".join(HEAVY)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED"))
+    assert line == "LOADED  [0, 0, 0]", done.stdout + done.stderr
