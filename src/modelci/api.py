@@ -121,4 +121,5 @@ def pipeline(
     settings = load(file, env=environment, overrides=flags, search=file is None)
     ctx = Context.of(settings, environment)
     stream = io.StringIO() if quiet else None
-    return run_pipeline(ctx, pipeline_steps(steps), stream=stream).results
+    chosen = pipeline_steps(steps)
+    return run_pipeline(ctx, chosen, explicit=steps is not None, stream=stream).results

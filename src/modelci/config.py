@@ -104,9 +104,10 @@ class Config:
                 return found
         return "default"
 
-    def path(self, dotted: str) -> Path | None:
-        """A path setting, resolved against the project folder when it came from the file."""
-        value = self.get(dotted)
+    def path(self, dotted: str, item: Any = None) -> Path | None:
+        """A path setting (or ``item`` of a list setting), resolved against the project
+        folder when it came from the file."""
+        value = self.get(dotted) if item is None else item
         if value in (None, ""):
             return None
         p = Path(str(value)).expanduser()
@@ -307,6 +308,10 @@ def _parse_env(raw: str, node: Mapping[str, Any]) -> Any:
     types = types if isinstance(types, list) else [types]
     if "string" in types and not ({"object", "array"} & set(types)):
         return raw  # keep "123" or "yes" as the string the user typed
+    strings = "array" in types and (node.get("items") or {}).get("type") == "string"
+    if strings and not raw.lstrip().startswith("["):
+        # a list of strings, one per line (what CI inputs pass), or a YAML flow list
+        return [line.strip() for line in raw.splitlines() if line.strip()]
     try:
         return yaml.safe_load(raw)
     except yaml.YAMLError:

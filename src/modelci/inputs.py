@@ -19,7 +19,9 @@ import click
 
 from modelci import config as config_mod
 
-Kind = Literal["boolean", "integer", "number", "choice", "char", "object", "array", "string"]
+Kind = Literal[
+    "boolean", "integer", "number", "choice", "char", "object", "array", "list", "string"
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class Input:
             return "choice"
         types = node.get("type")
         types = [types] if isinstance(types, str) else list(types or [])
+        if "array" in types and (node.get("items") or {}).get("type") == "string":
+            return "list"  # strings: a repeated flag, one per line in CI inputs
         for kind in ("boolean", "integer", "number", "object", "array"):
             if kind in types:
                 return kind
@@ -182,6 +186,8 @@ def click_params(inputs: tuple[Input, ...]) -> list[click.Parameter]:
             params.append(click.Option(decls, type=click.INT, help=help_text))
         elif kind == "number":
             params.append(click.Option(decls, type=click.FLOAT, help=help_text))
+        elif kind == "list":
+            params.append(click.Option(decls, multiple=True, help=f"{help_text} (repeatable)"))
         elif kind in ("object", "array"):
             params.append(click.Option(decls, callback=_json_value(kind), help=help_text))
         else:
@@ -196,6 +202,8 @@ def overrides(inputs: tuple[Input, ...], values: Mapping[str, Any]) -> dict[str,
         if item.key is None or not item.cli:
             continue
         value = values.get(item.argument)
+        if isinstance(value, tuple):  # a repeated flag: not given at all is ()
+            value = list(value) or None
         if value is None:
             continue
         found[f"{item.key}@{item.flag}"] = value

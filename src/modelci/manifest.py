@@ -136,6 +136,48 @@ class PromoteFacts:
 
 
 @dataclass(frozen=True)
+class ScanFacts:
+    """What scan found in the model's files."""
+
+    passed: bool
+    path: str
+    files: int
+    errors: int
+    warnings: int
+    model_digest: str | None = None
+    sarif: str | None = None
+
+
+@dataclass(frozen=True)
+class SignFacts:
+    """Where the model's signature and the signed run facts are, and who signed."""
+
+    model: str
+    signature: str
+    statement: str
+    model_digest: str = field(metadata={"doc": "modelci's digest of the model (train's)"})
+    files_digest: str = field(metadata={"doc": "sha256 of the signed files' listing"})
+    method: str
+    identity: str
+    issuer: str | None = None
+    registered_model: str | None = None
+    model_version: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyFacts:
+    """The signature verify checked, and whose it was."""
+
+    passed: bool
+    model: str
+    signature: str
+    identity: str | None = None
+    issuer: str | None = None
+    files_digest: str | None = None
+    statement: bool = False
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The facts of one pipeline run (``<run folder>/manifest.json``)."""
 
@@ -149,6 +191,9 @@ class Manifest:
     train: TrainFacts | None = None
     compare: CompareFacts | None = None
     promote: PromoteFacts | None = None
+    scan: ScanFacts | None = None
+    sign: SignFacts | None = None
+    verify: VerifyFacts | None = None
 
     def replace(self, **changes: Any) -> Manifest:
         return dataclasses.replace(self, **changes)

@@ -75,6 +75,8 @@ class StepSpec:
     extras: tuple[str, ...] = ()
     #: the step still writes its reports and manifest entry itself (until it is converted)
     legacy: bool = False
+    #: why the pipeline skips the step here (sign with no signing method); ``None``: it runs
+    skip: Callable[[Context], str | None] | None = None
 
     @property
     def summary(self) -> str:
@@ -152,9 +154,11 @@ def environment() -> Mapping[str, str]:
 
 @dataclass
 class PipelineResult:
-    """The results of the pipeline's steps, in order, up to the first failed gate."""
+    """The results of the pipeline's steps, in order, up to the first failed gate, and the
+    steps skipped with the reason."""
 
     results: list[StepResult]
+    skipped: dict[str, str]
 
     @property
     def passed(self) -> bool:
@@ -186,15 +190,30 @@ def pipeline_steps(wanted: str | None) -> tuple[str, ...]:
 
 
 def run_pipeline(
-    ctx: Context, steps: tuple[str, ...], *, stream: TextIO | None = None
+    ctx: Context, steps: tuple[str, ...], *, explicit: bool = False, stream: TextIO | None = None
 ) -> PipelineResult:
     """The main job: each step with the same tail as when it runs alone, stopping at the
-    first failed gate (later steps would build on it)."""
+    first failed gate (later steps would build on it). A step that cannot run here is
+    skipped and said so, unless it was asked for by name (``explicit``): then it is an
+    input error, not a green pipeline that did nothing."""
+    from modelci.errors import InputError
     from modelci.steps import STEPS
 
-    outcome = PipelineResult([])
+    if explicit:
+        for name in steps:
+            spec = STEPS[name]
+            reason = spec.skip(ctx) if spec.skip is not None else None
+            if reason is not None:
+                raise InputError(f"--steps: {name} cannot run here: {reason}")
+
+    outcome = PipelineResult([], {})
     for name in steps:
-        result = run(STEPS[name], ctx, stream=stream)
+        spec = STEPS[name]
+        reason = spec.skip(ctx) if spec.skip is not None else None
+        if reason is not None:
+            outcome.skipped[name] = reason
+            continue
+        result = run(spec, ctx, stream=stream)
         outcome.results.append(result)
         if not result.passed:
             break

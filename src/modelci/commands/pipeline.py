@@ -30,7 +30,7 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
         app.config_file = candidate
     chosen = pipeline_steps(steps)
     ctx = Context.of(app.load_config(), app.env)
-    outcome = run_pipeline(ctx, chosen)
+    outcome = run_pipeline(ctx, chosen, explicit=steps is not None)
     click.echo("")
     for result in outcome.results:
         # Most summaries already begin with the step's name ("train passed: ...").
@@ -38,6 +38,8 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
         if not line.startswith(f"{result.step} "):
             line = f"{result.step}: {line}"
         click.echo(f"{'PASS' if result.passed else 'FAIL'}  {line}")
+    for name, reason in outcome.skipped.items():
+        click.echo(f"SKIP  {name}: {reason}")
     click.echo(f"run folder: {os.path.relpath(ctx.runfolder.path)}")
     failed = [r for r in outcome.results if not r.passed]
     if failed:

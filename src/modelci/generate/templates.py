@@ -16,10 +16,18 @@ from modelci.generate.actions import input_description
 from modelci.inputs import Input
 from modelci.step import StepSpec
 
-#: the stage each step's job runs in by default (GitLab's default stages), and the modelci
-#: job it waits for when it is in the pipeline
+#: the stage each step's job runs in by default (GitLab's default stages)
 STAGES = {"promote": "deploy", "verify": "deploy"}
-PREVIOUS = {"train": "validate-data", "compare": "train", "promote": "compare"}
+#: the modelci jobs each job waits for when they are in the pipeline, oldest first: every
+#: job's artifact is the whole run folder so far, so the newest one present is the state
+PREVIOUS = {
+    "train": ("validate-data",),
+    "compare": ("train",),
+    "scan": ("train", "compare"),
+    "sign": ("train", "compare", "scan"),
+    "verify": ("sign",),
+    "promote": ("compare", "scan", "sign", "verify"),
+}
 INTEGER = r"^-?[0-9]*$"
 NUMBER = r"^(-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)?$"
 CHAR = r"^.?$"
@@ -116,10 +124,8 @@ def job(spec: StepSpec) -> dict[str, Any]:
     }
     if spec.name in PREVIOUS:
         body["needs"] = [
-            {
-                "job": f"$[[ inputs.job-prefix ]]modelci-{PREVIOUS[spec.name]}",
-                "optional": True,
-            }
+            {"job": f"$[[ inputs.job-prefix ]]modelci-{previous}", "optional": True}
+            for previous in PREVIOUS[spec.name]
         ]
     body.update(
         {

@@ -44,6 +44,13 @@ COMPARE_SUMMARY = "modelci.compare.summary"
 #: the value of COMPARE_CHAMPION when there was no production model
 NO_CHAMPION = "none"
 
+# --- the version's signature (see steps/sign.py) ------------------------------------------
+#: artifact path, in the version's run, of the model's signature bundle
+SIGNATURE = "modelci.signature"
+SIGNATURE_SHA256 = "modelci.signature.sha256"
+#: artifact path of the signed run facts
+RUN_FACTS = "modelci.run_facts"
+
 # --- moving an alias (see registry.history) ------------------------------------------------
 PROMOTE_ACTION = "modelci.promote.action"
 PROMOTE_ALIAS = "modelci.promote.alias"

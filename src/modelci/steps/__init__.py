@@ -8,13 +8,22 @@ libraries inside the functions that need them.
 from __future__ import annotations
 
 from modelci.step import StepSpec
-from modelci.steps import compare, promote, train, validate_data
+from modelci.steps import compare, promote, scan, sign, train, validate_data, verify
 
 #: every step, in pipeline order; verify and promote run before a deploy instead
 STEPS: dict[str, StepSpec] = {
-    spec.name: spec for spec in (validate_data.SPEC, train.SPEC, compare.SPEC, promote.SPEC)
+    spec.name: spec
+    for spec in (
+        validate_data.SPEC,
+        train.SPEC,
+        compare.SPEC,
+        scan.SPEC,
+        sign.SPEC,
+        verify.SPEC,
+        promote.SPEC,
+    )
 }
 #: the build pipeline of `modelci pipeline`, in order (DESIGN.md)
-PIPELINE: tuple[str, ...] = ("validate-data", "train", "compare")
+PIPELINE: tuple[str, ...] = ("validate-data", "train", "compare", "scan", "sign")
 
 __all__ = ["PIPELINE", "STEPS"]

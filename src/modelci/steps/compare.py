@@ -37,6 +37,7 @@ from modelci.registry.store import using
 from modelci.results import StepResult
 from modelci.runfolder import RunFolder
 from modelci.step import Context, StepSpec
+from modelci.steps.scan import refuse_unsafe
 from modelci.timestamps import utc_now
 
 if TYPE_CHECKING:
@@ -111,6 +112,12 @@ def _run(
         if inputs.production_uri is not None:
             production_dir = loading.fetch("production", inputs.production_uri, workspace)
             production_digest = _checked_digest("production", production_dir, inputs.production)
+            if inputs.production is not None and client is not None:
+                _verify_signed(config, client, inputs.production, production_dir, workspace)
+        # A model file is code that runs when it loads: both are scanned first.
+        refuse_unsafe(config, "candidate", candidate_dir)
+        if production_dir is not None:
+            refuse_unsafe(config, "production", production_dir)
         candidate = loading.load(
             "candidate", inputs.candidate_uri, candidate_dir, version=inputs.candidate_version
         )
@@ -200,6 +207,25 @@ def _side(data: Mapping[str, Any]) -> ModelFacts:
     return ModelFacts(
         **{k: data.get(k) for k in ("uri", "name", "version", "alias", "digest", "path")}
     )
+
+
+def _verify_signed(
+    config: Config, client: Any, version: VersionRef, folder: Path, workspace: Path
+) -> None:
+    """A production model that was signed must verify before it loads."""
+    path = version.tags.get(tags.SIGNATURE)
+    if not path or not version.run_id:
+        return
+    from modelci.signing import verify_model
+    from modelci.signing.settings import ignored, required_verifier
+
+    verifier = required_verifier(
+        config, f"production model {version.name} version {version.version} is signed"
+    )
+    target = workspace / "production-signature"
+    target.mkdir(exist_ok=True)
+    bundle = Path(client.download_artifacts(version.run_id, path, str(target)))
+    verify_model(folder, bundle, verifier, ignore=ignored(config))
 
 
 def _checked_digest(role: str, folder: Path, registered: VersionRef | None) -> str:

@@ -97,7 +97,7 @@ def run(ctx: Context) -> StepResult:
         notes = orphans.sweep(mlflow, location, name, known)
         current = registry.alias_version(mlflow, location, name, alias)
         if verdict is not None:
-            plan = _promotion(verdict, mlflow, location, name, alias, current)
+            plan = _promotion(ctx, manifest, verdict, mlflow, location, name, alias, current)
         else:
             plan = _rollback(mlflow, location, name, alias, str(version), force, reason)
         if isinstance(plan, StepResult):
@@ -123,6 +123,8 @@ def _claimed_verdict(runfolder: RunFolder, manifest: Manifest) -> Decision | str
 
 
 def _promotion(
+    ctx: Context,
+    manifest: Manifest,
     verdict: Decision,
     mlflow: Any,
     location: Location,
@@ -164,7 +166,65 @@ def _promotion(
             expected="same decision",
         ),
     ]
-    return _Plan(target, "promote", checks, verdict)
+    signed = _signed_verdict(ctx, manifest, verdict, target, current)
+    if isinstance(signed, str):
+        return _refused(name, alias, f"not promoting version {number}: {signed}")
+    return _Plan(target, "promote", [*checks, *signed], verdict)
+
+
+def _signed_verdict(
+    ctx: Context,
+    manifest: Manifest,
+    verdict: Decision,
+    target: VersionRef,
+    current: VersionRef | None,
+) -> list[Check] | str:
+    """When the model is signed, the verdict promote acts on must be the one in the signed
+    run facts, about the same files, the registered version and the same champion; with
+    ``verify.required``, an unsigned model is refused."""
+    from modelci.signing import verify_model
+    from modelci.signing.settings import ignored, required_verifier
+    from modelci.steps.verify import verified_run_facts
+
+    if manifest.sign is None:
+        if ctx.config.get("verify.required"):
+            return "it is not signed and verify.required is true; run `modelci sign` first"
+        return []
+    verifier = required_verifier(ctx.config, f"{target.name} version {target.version} is signed")
+    model = verify_model(
+        ctx.runfolder.resolve(manifest.sign.model),
+        ctx.runfolder.resolve(manifest.sign.signature),
+        verifier,
+        ignore=ignored(ctx.config),
+    )
+    facts = verified_run_facts(ctx, manifest, verifier, model).statement.predicate
+    signed_model = facts.get("model")
+    gate = facts.get("gate")
+    if not isinstance(signed_model, dict) or signed_model.get("digest") != target.tags.get(
+        tags.MODEL_DIGEST
+    ):
+        return "the signed model is not the registered version (its digest differs)"
+    if (signed_model.get("name"), signed_model.get("version")) != (target.name, target.version):
+        return (
+            f"the run facts were signed for {signed_model.get('name')} version "
+            f"{signed_model.get('version')}, not this version"
+        )
+    if not isinstance(gate, dict):
+        return "the signed run facts carry no compare verdict; sign after compare"
+    if gate.get("decision_sha256") != verdict.sha256 or gate.get("passed") is not True:
+        return "the signed verdict is not the passed decision in the run folder; compare again"
+    if gate.get("champion_version") != (current.version if current else None):
+        return "the champion moved since the verdict was signed; compare and sign again"
+    who = model.identity.name + (f" ({model.identity.issuer})" if model.identity.issuer else "")
+    return [
+        Check(rule="signature verifies", passed=True, observed=who, expected="configured signer"),
+        Check(
+            rule="signed verdict",
+            passed=True,
+            observed=str(gate.get("decision_sha256"))[:19],
+            expected="the decision acted on",
+        ),
+    ]
 
 
 def _evidence_problem(
