@@ -93,13 +93,13 @@ def detect(env: Mapping[str, str], cwd: Path | None = None) -> CIContext:
         if repository and env.get("CI_CONFIG_PATH"):
             workflow = f"{repository}/-/blob/{commit or 'HEAD'}/{env['CI_CONFIG_PATH']}"
     where = cwd or Path.cwd()
-    commit = commit or _git(where, "rev-parse", "HEAD")
-    branch = branch or _git(where, "symbolic-ref", "--short", "HEAD")
+    commit = commit or git(where, "rev-parse", "HEAD")
+    branch = branch or git(where, "symbolic-ref", "--short", "HEAD")
     actor = actor or env.get("USER") or env.get("USERNAME") or os.getenv("USER")
     return CIContext(found, in_ci, commit, branch, run_url, actor, repository, workflow)
 
 
-def _git(cwd: Path, *args: str) -> str | None:
+def git(cwd: Path, *args: str) -> str | None:
     if shutil.which("git") is None:
         return None
     try:

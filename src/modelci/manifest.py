@@ -178,6 +178,27 @@ class VerifyFacts:
 
 
 @dataclass(frozen=True)
+class SbomFacts:
+    """Where the bill of materials is, and its digest."""
+
+    path: str
+    digest: str
+    format: str
+    model_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class ProvenanceFacts:
+    """Where the provenance is, whether it is signed, and what it names."""
+
+    statement: str
+    digest: str
+    builder: str
+    bundle: str | None = None
+    subjects: int = 0
+
+
+@dataclass(frozen=True)
 class Manifest:
     """The facts of one pipeline run (``<run folder>/manifest.json``)."""
 
@@ -194,6 +215,8 @@ class Manifest:
     scan: ScanFacts | None = None
     sign: SignFacts | None = None
     verify: VerifyFacts | None = None
+    sbom: SbomFacts | None = None
+    provenance: ProvenanceFacts | None = None
 
     def replace(self, **changes: Any) -> Manifest:
         return dataclasses.replace(self, **changes)

@@ -182,7 +182,9 @@ def test_bad_considerations_name_the_key(raw: dict[str, object], key: str) -> No
 def test_considerations_schema_accepts_what_the_parser_accepts() -> None:
     import jsonschema
 
-    from modelci.sbom.considerations import SCHEMA
+    from modelci.sbom.considerations import schema
+
+    SCHEMA = schema()
 
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     good = {"users": ["a"], "ethical": [{"risk": "r"}], "fairness": [{"group": "g"}]}

@@ -27,46 +27,14 @@ from typing import Any
 from modelci.errors import ConfigError
 from modelci.sbom.inputs import Considerations, FairnessAssessment, Risk
 
-_TEXT = {"type": "string", "minLength": 1}
-_TEXTS = {"type": "array", "items": _TEXT}
 
-#: JSON Schema of the section, for the config schema (``sections/sbom.schema.json``)
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "description": "What the team says about the model's use; goes into the model card.",
-    "properties": {
-        "users": {**_TEXTS, "description": "Who the model is for."},
-        "use_cases": {**_TEXTS, "description": "What it is meant to be used for."},
-        "limitations": {**_TEXTS, "description": "Known technical limitations."},
-        "tradeoffs": {**_TEXTS, "description": "Known accuracy or performance tradeoffs."},
-        "ethical": {
-            "type": "array",
-            "description": "Ethical risks of using the model.",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["risk"],
-                "properties": {"risk": _TEXT, "mitigation": _TEXT},
-            },
-        },
-        "fairness": {
-            "type": "array",
-            "description": "Groups at risk of being disadvantaged, and what was assessed.",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["group"],
-                "properties": {
-                    "group": _TEXT,
-                    "benefits": _TEXT,
-                    "harms": _TEXT,
-                    "mitigation": _TEXT,
-                },
-            },
-        },
-    },
-}
+def schema() -> dict[str, Any]:
+    """The section's JSON Schema: the one in modelci.yaml's schema (sections/sbom)."""
+    from modelci.config import schema_at
+
+    found = schema_at("sbom.considerations")
+    assert found is not None, "sbom.considerations is missing from the config schema"
+    return found
 
 
 def from_config(
@@ -77,12 +45,10 @@ def from_config(
         return Considerations()
     if not isinstance(raw, Mapping):
         raise ConfigError("must be a mapping", key=where)
-    unknown = sorted(set(raw) - set(SCHEMA["properties"]))
+    keys = schema()["properties"]
+    unknown = sorted(set(raw) - set(keys))
     if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r}; use {', '.join(SCHEMA['properties'])}",
-            key=where,
-        )
+        raise ConfigError(f"unknown key {unknown[0]!r}; use {', '.join(keys)}", key=where)
     return Considerations(
         users=_texts(raw, "users", where),
         use_cases=_texts(raw, "use_cases", where),

@@ -247,4 +247,6 @@ class SbomInputs:
         if self.timestamp.tzinfo is None:
             raise InputError("sbom timestamp: give a timezone-aware time (UTC)")
         if self.signature_sha256 is not None:
-            sha256_hex(self.signature_sha256, f"signature bundle {self.signature_bundle}")
+            # stored as the bare hex digest CycloneDX and SPDX hash fields take
+            digest = sha256_hex(self.signature_sha256, f"signature bundle {self.signature_bundle}")
+            object.__setattr__(self, "signature_sha256", digest)

@@ -8,7 +8,17 @@ libraries inside the functions that need them.
 from __future__ import annotations
 
 from modelci.step import StepSpec
-from modelci.steps import compare, promote, scan, sign, train, validate_data, verify
+from modelci.steps import (
+    compare,
+    promote,
+    provenance,
+    sbom,
+    scan,
+    sign,
+    train,
+    validate_data,
+    verify,
+)
 
 #: every step, in pipeline order; verify and promote run before a deploy instead
 STEPS: dict[str, StepSpec] = {
@@ -19,11 +29,21 @@ STEPS: dict[str, StepSpec] = {
         compare.SPEC,
         scan.SPEC,
         sign.SPEC,
+        sbom.SPEC,
+        provenance.SPEC,
         verify.SPEC,
         promote.SPEC,
     )
 }
 #: the build pipeline of `modelci pipeline`, in order (DESIGN.md)
-PIPELINE: tuple[str, ...] = ("validate-data", "train", "compare", "scan", "sign")
+PIPELINE: tuple[str, ...] = (
+    "validate-data",
+    "train",
+    "compare",
+    "scan",
+    "sign",
+    "sbom",
+    "provenance",
+)
 
 __all__ = ["PIPELINE", "STEPS"]

@@ -19,11 +19,12 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from modelci import __version__
+from modelci import runfacts
 from modelci.errors import InputError
 from modelci.inputs import Input, Output
 from modelci.manifest import Manifest, SignFacts
 from modelci.registry import tags
+from modelci.registry.artifacts import attach
 from modelci.results import Check, StepResult
 from modelci.step import Context, StepSpec
 
@@ -34,19 +35,6 @@ STATEMENT = "run-facts.sigstore.json"
 RUN_FACTS = "https://modelci.dev/attestations/run-facts/v1"
 #: where the bundles go in the model version's MLflow run
 ARTIFACT_DIR = "modelci"
-
-
-def model_folder(ctx: Context, key: str) -> Path:
-    """The model folder a step works on: the setting, else the one train recorded."""
-    configured = ctx.config.path(key)
-    if configured is not None:
-        return configured
-    train = ctx.runfolder.manifest().train
-    if train is None or train.model_path is None:
-        raise InputError(
-            f"no model folder: pass MODEL_DIR, set {key}, or run `modelci train` first"
-        )
-    return ctx.runfolder.resolve(train.model_path)
 
 
 def skip_reason(ctx: Context) -> str | None:
@@ -79,7 +67,7 @@ def run(ctx: Context) -> StepResult:
             ) from None
         raise InputError("nothing to sign with: pass --private-key PEM")
     manifest = ctx.runfolder.manifest()
-    model_dir = model_folder(ctx, "sign.model")
+    model_dir = runfacts.model_folder(ctx, "sign.model")
     step_dir = ctx.step_dir(STEP)
     configured = ctx.config.path("sign.signature")
     with staging.folder("sign") as scratch:
@@ -108,58 +96,8 @@ def _statement(ctx: Context, manifest: Manifest, subjects: Any, model_dir: Path)
     from modelci.digests import model_digest
     from modelci.signing import Statement
 
-    train, compare, scan = manifest.train, manifest.compare, manifest.scan
-    predicate: dict[str, Any] = {
-        "modelci": __version__,
-        "model": {
-            "digest": model_digest(model_dir),
-            **(
-                {
-                    "name": train.registered_model,
-                    "version": train.model_version,
-                    "uri": train.model_uri,
-                    "run_id": train.run_id,
-                    "registry": train.tracking_uri,
-                }
-                if train is not None
-                else {}
-            ),
-        },
-    }
-    if train is not None:
-        predicate["data"] = {
-            "digest": train.data_digest,
-            "eval_digest": train.eval_digest,
-            "target": train.target,
-            "task": train.task,
-        }
-        predicate["metrics"] = dict(train.metrics)
-    datasets = {role: facts.digest for role, facts in manifest.datasets.items() if facts.digest}
-    if datasets:
-        predicate["datasets"] = datasets
-    if compare is not None:
-        production = compare.production
-        predicate["gate"] = {
-            "passed": compare.passed,
-            "summary": compare.summary,
-            "decision_sha256": compare.decision_sha256,
-            "candidate_version": compare.candidate.version,
-            "candidate_digest": compare.candidate.digest,
-            "champion_version": production.version if production else None,
-            "champion_digest": production.digest if production else None,
-        }
-    if scan is not None:
-        predicate["scan"] = {"passed": scan.passed, "errors": scan.errors}
-    ci = ctx.ci
-    predicate["source"] = {"commit": ci.commit, "run_url": ci.run_url, "repository": ci.repository}
-    return Statement(subjects=subjects, predicate_type=RUN_FACTS, predicate=_plain(predicate))
-
-
-def _plain(value: Any) -> Any:
-    """The predicate as JSON: floats that are not finite are written as null."""
-    from modelci.results import plain
-
-    return plain(value)
+    facts = runfacts.predicate(ctx, manifest, model_digest(model_dir))
+    return Statement(subjects=subjects, predicate_type=RUN_FACTS, predicate=facts)
 
 
 def _result(
@@ -229,33 +167,33 @@ def _result(
 
 def _attach(ctx: Context, manifest: Manifest, signature: bytes, statement: bytes) -> None:
     """Keep the bundles with the model version: artifacts of its run, tags on the version."""
-    from modelci import staging
     from modelci.registry import client as registry
-    from modelci.registry.connection import RetryPolicy, reachable
     from modelci.registry.location import locate
 
     train = manifest.train
     assert train is not None
+    attach(
+        ctx.config,
+        ctx.runfolder.path,
+        ctx.env,
+        train.run_id,
+        {SIGNATURE: signature, STATEMENT: statement},
+        ARTIFACT_DIR,
+    )
     location = locate(ctx.config, ctx.runfolder.path, ctx.env)
     if location.missing():
         return
-    policy = RetryPolicy.from_settings(ctx.config.get("train.tracking"))
-    with reachable(location, policy, ctx.env), staging.folder("sign-attach") as scratch:
-        mlflow = registry.client(location)
-        for name, content in ((SIGNATURE, signature), (STATEMENT, statement)):
-            (scratch / name).write_bytes(content)
-            mlflow.log_artifact(train.run_id, str(scratch / name), ARTIFACT_DIR)
-        registry.set_tags(
-            mlflow,
-            location,
-            train.registered_model,
-            train.model_version,
-            {
-                tags.SIGNATURE: f"{ARTIFACT_DIR}/{SIGNATURE}",
-                tags.SIGNATURE_SHA256: "sha256:" + hashlib.sha256(signature).hexdigest(),
-                tags.RUN_FACTS: f"{ARTIFACT_DIR}/{STATEMENT}",
-            },
-        )
+    registry.set_tags(
+        registry.client(location),
+        location,
+        train.registered_model,
+        train.model_version,
+        {
+            tags.SIGNATURE: f"{ARTIFACT_DIR}/{SIGNATURE}",
+            tags.SIGNATURE_SHA256: "sha256:" + hashlib.sha256(signature).hexdigest(),
+            tags.RUN_FACTS: f"{ARTIFACT_DIR}/{STATEMENT}",
+        },
+    )
 
 
 SPEC = StepSpec(

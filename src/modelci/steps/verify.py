@@ -59,6 +59,9 @@ def run(ctx: Context) -> StepResult:
                 expected="same files, same signer",
             )
         )
+    provenance = ctx.config.path("verify.provenance")
+    if provenance is not None:
+        checks.append(_provenance(ctx, provenance, model_dir, verifier))
     shown = ctx.runfolder.relative(model_dir)
     result = StepResult(
         step=STEP,
@@ -81,6 +84,41 @@ def run(ctx: Context) -> StepResult:
         statement=statement is not None,
     )
     return result
+
+
+def _provenance(ctx: Context, path: Path, model_dir: Path, verifier: Verifier) -> Check:
+    """A signed provenance: its signature (the same signer), its subjects (the model on
+    disk) and, when asked, its builder and source repository."""
+    import json
+
+    from modelci.provenance import check_statement
+    from modelci.signing import verify_statement
+    from modelci.signing.settings import ignored
+    from modelci.steps.provenance import read_document
+
+    try:
+        data, signed = read_document(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the provenance ({exc.strerror})") from None
+    if not signed:
+        raise GateFailed(
+            f"{path}: the provenance is not signed; sign it (modelci provenance with a "
+            "signing method) to verify it"
+        )
+    statement = verify_statement(data, verifier).statement
+    check_statement(
+        json.loads(statement.to_json()),
+        model_dir,
+        builder=ctx.config.get("verify.builder"),
+        source_repository=ctx.config.get("verify.source"),
+        ignore=ignored(ctx.config),
+    )
+    return Check(
+        rule="provenance verified",
+        passed=True,
+        observed=ctx.runfolder.relative(path),
+        expected="signed, about the same files",
+    )
 
 
 def _who(verified: Verified) -> str:
@@ -170,6 +208,9 @@ SPEC = StepSpec(
             "verify.trust_config",
             "Keyless: another Sigstore instance's trust config.",
         ),
+        Input("provenance", "verify.provenance", "Also verify this signed provenance."),
+        Input("builder", "verify.builder", "With --provenance: the builder id it must name."),
+        Input("source", "verify.source", "With --provenance: the source repository it must name."),
     ),
     outputs=(
         Output("identity", "Who signed: key fingerprint, certificate subject or identity."),

@@ -1,0 +1,138 @@
+"""sbom and provenance as steps: after `modelci train` and `modelci sign` on the quickstart they
+need no paths; the SBOM validates against CycloneDX 1.6 and lists every model file with its
+real hash; the provenance's subjects are the signed files, and a changed model fails
+`modelci verify --provenance`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import EXAMPLE, CliRunner
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning"),
+]
+
+RUN = Path(".modelci")
+
+
+def _keys(folder: Path) -> tuple[Path, Path]:
+    private, public = folder / "key.pem", folder / "key.pub.pem"
+    subprocess.run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(private)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "ec", "-in", str(private), "-pubout", "-out", str(public)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return private, public
+
+
+@pytest.fixture
+def signed(in_tmp: Path, run_cli: CliRunner) -> tuple[Path, Path]:
+    shutil.copytree(EXAMPLE, in_tmp / "project", ignore=shutil.ignore_patterns(".modelci"))
+    private, public = _keys(in_tmp)
+    env = {
+        "MODELCI_CONFIG": str(in_tmp / "project" / "modelci.yaml"),
+        "MODELCI_SIGN__PRIVATE_KEY": str(private),
+        "SOURCE_DATE_EPOCH": "1767225600",
+    }
+    assert run_cli("train", "--cv-folds", "0", env=env).code == 0
+    assert run_cli("compare", "--resamples", "200").code == 0
+    assert run_cli("sign").code == 0
+    return private, public
+
+
+def _manifest() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((RUN / "manifest.json").read_text())
+    return data
+
+
+def test_sbom_needs_no_paths_validates_and_hashes_every_file(
+    signed: tuple[Path, Path], run_cli: CliRunner
+) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    result = run_cli("sbom")
+    assert result.code == 0, result.err
+    facts = _manifest()["sbom"]
+    document = RUN / facts["path"]
+    text = document.read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(text) is None
+    assert facts["digest"] == "sha256:" + hashlib.sha256(document.read_bytes()).hexdigest()
+    bom = json.loads(text)
+    model = bom["metadata"]["component"]  # the BOM is about the model
+    assert model["type"] == "machine-learning-model"
+    files = {c["name"]: c["hashes"][0]["content"] for c in model.get("components", [])}
+    folder = RUN / "train" / "model"
+    on_disk = {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    assert files == on_disk
+    assert "modelCard" in model
+    refs = {r["type"] for r in bom.get("externalReferences", [])} | {
+        r["type"] for r in model.get("externalReferences", [])
+    }
+    assert refs  # the signature bundle is referenced
+
+
+def test_sbom_in_xml_and_spdx(signed: tuple[Path, Path], run_cli: CliRunner) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.xml import XmlValidator
+
+    assert run_cli("sbom", "--format", "cyclonedx-xml").code == 0
+    xml = (RUN / "sbom" / "model.cdx.xml").read_text()
+    assert XmlValidator(SchemaVersion.V1_6).validate_str(xml) is None
+    assert run_cli("sbom", "--format", "spdx3-json").code == 0
+    spdx = json.loads((RUN / "sbom" / "model.spdx3.json").read_text())
+    assert "@context" in spdx
+
+
+def test_provenance_is_about_the_signed_files_and_fails_on_a_changed_model(
+    signed: tuple[Path, Path], run_cli: CliRunner
+) -> None:
+    _, public = signed
+    assert run_cli("provenance").code == 0
+    facts = _manifest()["provenance"]
+    assert facts["bundle"] == "provenance/provenance.sigstore.json"
+    statement = json.loads((RUN / facts["statement"]).read_text())
+    assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
+    subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
+    from modelci.signing import PublicKeyVerifier, verify_model
+
+    verified = verify_model(RUN / "train" / "model", RUN / "sign" / "model.sig",
+                            PublicKeyVerifier(public))  # fmt: skip
+    assert subjects == dict(verified.digests)
+    ok = run_cli("verify", "--public-key", str(public), "--provenance", str(RUN / facts["bundle"]))
+    assert ok.code == 0, ok.err
+    wrong_builder = run_cli(
+        "verify", "--public-key", str(public), "--provenance", str(RUN / facts["bundle"]),
+        "--builder", "https://github.com/evil/workflow",
+    )  # fmt: skip
+    assert wrong_builder.code == 1
+    (RUN / "train" / "model" / "MLmodel").write_text("changed")
+    changed = run_cli(
+        "verify", "--public-key", str(public), "--provenance", str(RUN / facts["bundle"])
+    )
+    assert changed.code == 1
+
+
+def test_documents_need_train_facts_and_a_model(in_tmp: Path, run_cli: CliRunner) -> None:
+    for step in ("sbom", "provenance"):
+        result = run_cli(step)
+        assert result.code == 2
+        assert "modelci train" in result.err
+        missing = run_cli(step, str(in_tmp / "nowhere"))
+        assert missing.code == 2
