@@ -29,7 +29,11 @@ pytestmark = pytest.mark.actions
 BIN = Path(sys.executable).parent
 ACTIONS = [REPO / "action.yml", *sorted((REPO / "actions").glob("*/action.yml"))]
 WORKFLOWS = sorted((REPO / "examples").glob("**/*.yml"))
-GITHUB_WORKFLOWS = [p for p in WORKFLOWS if p.parent.name == "github"]
+#: the examples' workflows and the repository's own reusable workflows
+GITHUB_WORKFLOWS = [
+    *(p for p in WORKFLOWS if p.parent.name == "github"),
+    *sorted((REPO / ".github" / "workflows").glob("*.yml")),
+]
 GITLAB_FILES = [
     *sorted((REPO / "gitlab-templates").glob("*.yml")),
     *sorted((REPO / "examples").glob("**/.gitlab-ci.yml")),
