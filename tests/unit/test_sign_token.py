@@ -188,3 +188,69 @@ def test_unreachable_endpoint_is_infra_error() -> None:
     }
     with pytest.raises(InfraError, match="GitHub's OIDC token endpoint gave no token"):
         identity_token(env, timeout=2)
+
+
+def _ci_token(**claims: str) -> str:
+    now = int(time.time())
+    body = {"aud": "sigstore", "iat": now, "exp": now + 300, **claims}
+    return jwt.encode(body, "test-key-that-is-long-enough-for-hs256", algorithm="HS256")
+
+
+def test_workflow_identity_is_the_reusable_workflow_on_github() -> None:
+    """In a reusable workflow GitHub's context names the caller; the token's job_workflow_ref
+    names the callee, which is what Fulcio certifies and provenance must call the builder."""
+    from modelci.signing.token import workflow_identity
+
+    token = _ci_token(
+        iss="https://token.actions.githubusercontent.com",
+        workflow_ref="acme/models/.github/workflows/release.yml@refs/heads/main",
+        job_workflow_ref="acme/modelci/.github/workflows/train-attest.yml@refs/tags/v1",
+    )
+    assert workflow_identity(token) == (
+        "https://github.com/acme/modelci/.github/workflows/train-attest.yml@refs/tags/v1"
+    )
+
+
+def test_workflow_identity_on_gitlab_and_elsewhere() -> None:
+    from modelci.signing.token import workflow_identity
+
+    gitlab = _ci_token(
+        iss="https://gitlab.com",
+        ci_config_ref_uri="gitlab.com/acme/models//.gitlab-ci.yml@refs/heads/main",
+    )
+    assert (
+        workflow_identity(gitlab)
+        == "https://gitlab.com/acme/models//.gitlab-ci.yml@refs/heads/main"
+    )
+    person = _ci_token(iss="https://accounts.google.com", email="a@example.com")
+    assert workflow_identity(person) is None
+    assert workflow_identity(_ci_token(iss="https://token.actions.githubusercontent.com")) is None
+    assert workflow_identity("not a jwt") is None
+
+
+def test_provenance_builder_signing_keylessly_is_the_certified_workflow() -> None:
+    from modelci import config as config_module
+    from modelci.signing import KeylessSigner
+    from modelci.step import Context
+    from modelci.steps.provenance import LOCAL_BUILDER, _builder
+
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": "acme/models",
+        "GITHUB_WORKFLOW_REF": "acme/models/.github/workflows/release.yml@refs/heads/main",
+    }
+    ctx = Context.of(config_module.load(None, env=env, search=False), env)
+    caller = "https://github.com/acme/models/.github/workflows/release.yml@refs/heads/main"
+    assert _builder(ctx, None) == caller
+    token = _ci_token(
+        iss="https://token.actions.githubusercontent.com",
+        job_workflow_ref="acme/modelci/.github/workflows/train-attest.yml@refs/tags/v1",
+    )
+    assert _builder(ctx, KeylessSigner(token)) == (
+        "https://github.com/acme/modelci/.github/workflows/train-attest.yml@refs/tags/v1"
+    )
+    pinned = {**env, "MODELCI_PROVENANCE__BUILDER": "https://builder.example/x"}
+    ctx = Context.of(config_module.load(None, env=pinned, search=False), pinned)
+    assert _builder(ctx, KeylessSigner(token)) == "https://builder.example/x"
+    local = Context.of(config_module.load(None, env={}, search=False), {})
+    assert _builder(local, None) in {LOCAL_BUILDER, local.ci.workflow}

@@ -117,3 +117,34 @@ def _github_token(url: str, bearer: str, timeout: float) -> str:
         reason = "the answer holds no token"
         break
     raise InfraError(f"GitHub's OIDC token endpoint gave no token: {reason}")
+
+
+#: OIDC issuers whose tokens name the CI workflow Fulcio certifies, and the claim it uses:
+#: Fulcio puts ``https://github.com/<job_workflow_ref>`` (the reusable workflow's own ref,
+#: not the caller's) or ``https://<ci_config_ref_uri>`` in the certificate's SAN.
+_WORKFLOW_CLAIMS = {
+    "https://token.actions.githubusercontent.com": ("job_workflow_ref", "https://github.com/"),
+    "https://gitlab.com": ("ci_config_ref_uri", "https://"),
+}
+
+
+def workflow_identity(token: str) -> str | None:
+    """The identity the signing certificate will name for a CI token: the workflow file
+    that runs the job, at its ref. ``None`` for other issuers (a person's email).
+
+    This is how a reusable workflow learns its own ref: GitHub's ``github`` context names
+    the caller's workflow there, only the token's ``job_workflow_ref`` names the callee.
+    The token is read, not verified: Fulcio verifies it and certifies the same claim, and
+    ``verify --identity`` checks the certificate."""
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    known = _WORKFLOW_CLAIMS.get(str(claims.get("iss", "")).rstrip("/"))
+    if known is None:
+        return None
+    claim, prefix = known
+    value = claims.get(claim)
+    return f"{prefix}{value}" if isinstance(value, str) and value else None

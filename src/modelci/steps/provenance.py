@@ -42,9 +42,9 @@ def run(ctx: Context) -> StepResult:
 
     manifest = ctx.runfolder.manifest()
     model_dir = runfacts.model_folder(ctx, "provenance.model")
-    inputs = build_inputs(ctx, manifest, model_dir)
-    statement = canonical(build_statement(inputs))
     signer = configured_signer(ctx.config, ctx.env)
+    inputs = build_inputs(ctx, manifest, model_dir, builder=_builder(ctx, signer))
+    statement = canonical(build_statement(inputs))
     bundle = sign_statement(Statement.from_json(statement), signer) if signer else None
     step_dir = ctx.step_dir(STEP)
     files: dict[str, str | bytes] = {STATEMENT: statement}
@@ -103,7 +103,26 @@ def run(ctx: Context) -> StepResult:
     return result
 
 
-def build_inputs(ctx: Context, manifest: Manifest, model_dir: Path) -> ProvenanceInputs:
+def _builder(ctx: Context, signer: object) -> str:
+    """Who built the model: ``provenance.builder`` when set; signing keylessly, the
+    workflow the certificate will name (in a reusable workflow that is the callee, which
+    the CI context cannot say); else the CI's workflow file, else a local run."""
+    from modelci.signing import KeylessSigner
+    from modelci.signing.token import workflow_identity
+
+    configured = ctx.config.get("provenance.builder")
+    if configured:
+        return str(configured)
+    if isinstance(signer, KeylessSigner):
+        found = workflow_identity(signer.identity_token)
+        if found:
+            return found
+    return ctx.ci.workflow or LOCAL_BUILDER
+
+
+def build_inputs(
+    ctx: Context, manifest: Manifest, model_dir: Path, *, builder: str
+) -> ProvenanceInputs:
     from modelci.models.mlmodel import Parameter
     from modelci.provenance import ConfigFile, ProvenanceInputs, Resource, RunDetails, Training
     from modelci.signing import digest_model
@@ -135,7 +154,6 @@ def build_inputs(ctx: Context, manifest: Manifest, model_dir: Path) -> Provenanc
         from modelci.digests import file_sha256
 
         config_file = ConfigFile(str(ctx.config.file), file_sha256(ctx.config.file))
-    builder = str(ctx.config.get("provenance.builder") or ctx.ci.workflow or LOCAL_BUILDER)
     return ProvenanceInputs(
         digests=digest_model(model_dir, ignore=ignored(ctx.config)),
         training=training,
