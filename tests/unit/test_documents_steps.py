@@ -129,6 +129,48 @@ def test_provenance_is_about_the_signed_files_and_fails_on_a_changed_model(
     assert changed.code == 1
 
 
+def test_signed_provenance_checked_by_other_tools(
+    signed: tuple[Path, Path], run_cli: CliRunner
+) -> None:
+    """The bundle's DSSE envelope verified by securesystemslib and sigstore-python (two DSSE
+    implementations that are not ours) and its statement parsed by the in-toto attestation
+    framework's own bindings: a document we only read back ourselves would prove little."""
+    import base64
+
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    from google.protobuf import json_format
+    from in_toto_attestation.v1 import statement_pb2
+    from in_toto_attestation.v1.statement import Statement as IntotoStatement
+    from securesystemslib.dsse import Envelope as SslibEnvelope
+    from securesystemslib.exceptions import VerificationError
+    from securesystemslib.signer import SSlibKey
+    from sigstore import dsse
+    from sigstore_models.intoto import Envelope
+
+    _, public = signed
+    assert run_cli("provenance").code == 0
+    bundle = json.loads((RUN / "provenance" / "provenance.sigstore.json").read_text())
+    raw = bundle["dsseEnvelope"]
+    # securesystemslib matches signatures to keys by keyid (not DSSE-spec; its issue #416):
+    # give the one signature the key's id, nothing else of the envelope changes.
+    key = SSlibKey.from_crypto(load_pem_public_key(public.read_bytes()))
+
+    def sslib(envelope: dict[str, Any]) -> SslibEnvelope:  # from_dict edits what it reads
+        signatures = [{**s, "keyid": key.keyid} for s in envelope["signatures"]]
+        return SslibEnvelope.from_dict({**envelope, "signatures": signatures})
+
+    assert key.keyid in sslib(raw).verify([key], 1)
+    tampered = dict(raw, payload=base64.b64encode(b'{"_type": "x"}').decode())
+    with pytest.raises(VerificationError):
+        sslib(tampered).verify([key], 1)
+    payload = dsse._verify(
+        load_pem_public_key(public.read_bytes()), dsse.Envelope(Envelope.from_dict(raw))
+    )
+    message = json_format.ParseDict(json.loads(payload), statement_pb2.Statement())
+    IntotoStatement.copy_from_pb(message).validate()
+    assert message.predicate_type == "https://slsa.dev/provenance/v1"
+
+
 def test_documents_need_train_facts_and_a_model(in_tmp: Path, run_cli: CliRunner) -> None:
     for step in ("sbom", "provenance"):
         result = run_cli(step)
