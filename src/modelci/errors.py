@@ -50,6 +50,19 @@ class DataError(InputError):
         self.line = line
 
 
+class MissingExtra(InputError):
+    """A step needs a package its install left out (``pip install modelci`` is the core)."""
+
+    def __init__(self, what: str, extras: tuple[str, ...], module: str | None) -> None:
+        wanted = ",".join(extras) or "all"
+        missing = f" (no module named {module!r})" if module else ""
+        super().__init__(
+            f"{what} needs modelci's {wanted} extra{missing}: pip install 'modelci[{wanted}]'"
+        )
+        self.extras = extras
+        self.module = module
+
+
 class GateFailed(ModelciError):
     """A gate said no: invalid data, a worse model, an unsafe file, a bad signature. Exit 1."""
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 from modelci import cicontext, reports
 from modelci.cicontext import CIContext
 from modelci.config import Config
-from modelci.errors import InfraError
+from modelci.errors import InfraError, MissingExtra
 from modelci.inputs import Input, Output
 from modelci.results import StepResult
 from modelci.runfolder import DEFAULT_WORKDIR, RunFolder, Staged
@@ -85,7 +85,16 @@ class StepSpec:
 
 def run(spec: StepSpec, ctx: Context, *, stream: TextIO | None = None) -> StepResult:
     """Run a step and its tail."""
-    return finish(spec, ctx, spec.run(ctx), stream=stream)
+    try:
+        result = spec.run(ctx)
+    except ModuleNotFoundError as exc:
+        # A lean install (a verify job installs only the sign extra) reached a step whose
+        # libraries it left out: say which extra, not a traceback. A module of modelci's own
+        # that is missing is a broken install, not a missing extra.
+        if not exc.name or exc.name.split(".")[0] == "modelci":
+            raise
+        raise MissingExtra(f"modelci {spec.name}", spec.extras, exc.name) from None
+    return finish(spec, ctx, result, stream=stream)
 
 
 def finish(

@@ -29,3 +29,31 @@ def test_the_core_imports_no_ml_stack(tmp_path: object) -> None:
     )  # fmt: skip
     line = next(x for x in done.stdout.splitlines() if x.startswith("LOADED"))
     assert line == "LOADED  [0, 0, 0]", done.stdout + done.stderr
+
+
+MISSING = """
+import sys
+sys.modules["model_signing"] = None  # as if only `pip install modelci` had run
+from modelci.cli import run
+sys.exit(run(["verify", "--public-key", "key.pub", "--signature", "model.sig", "model"]))
+"""
+
+
+def test_a_step_whose_extra_is_missing_says_which_to_install(tmp_path: object) -> None:
+    """A lean install reaching a step it left out gets one line naming the extra, exit 2."""
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    (folder / "model").mkdir()
+    (folder / "model" / "MLmodel").write_text("flavors: {}\n")
+    (folder / "model.sig").write_text("{}")
+    (folder / "key.pub").write_text("not read before the import\n")
+    done = subprocess.run(
+        [sys.executable, "-c", MISSING], cwd=folder, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        "modelci: error: modelci verify needs modelci's sign extra "
+        "(no module named 'model_signing'): pip install 'modelci[sign]'"
+    ]
