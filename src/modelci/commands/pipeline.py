@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -27,7 +26,6 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
     """
     from modelci import pipeline
     from modelci.ci import detect
-    from modelci.training.tracker import prestarted
 
     if project is not None and app.config_file is None:
         candidate = project / "modelci.yaml"
@@ -44,13 +42,10 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
                 source="--steps",
             )
         selected = tuple(s for s in pipeline.STEPS if s in wanted)
-    # MLflow loads in a worker while the steps before train run.
-    worker = prestarted() if "train" in selected else contextlib.nullcontext()
-    with worker:
-        config = app.load_config()
-        runfolder = app.runfolder(config)
-        adapter = detect(app.env)
-        outcome = pipeline.run(config, runfolder, steps=selected, publish=adapter.publish)
+    config = app.load_config()
+    runfolder = app.runfolder(config)
+    adapter = detect(app.env)
+    outcome = pipeline.run(config, runfolder, steps=selected, publish=adapter.publish)
     click.echo("")
     for result in outcome.results:
         # Most summaries already begin with the step's name ("train passed: ...").

@@ -60,28 +60,24 @@ def train_cmd(
     the run folder. Exit 0 when the model is registered, 2 on bad input, 3 when the
     tracking server stays unreachable.
     """
-    from modelci.training.tracker import prestarted
+    config = app.load_config(
+        {
+            "data.path@DATA": data,
+            "data.target@--target": target,
+            "train.estimator@--estimator": estimator,
+            "train.params@--params": params,
+            "train.command@--command": command,
+            "contract@--contract": contract,
+            "train.split.test_path@--test-data": test_data,
+            "train.split.test_size@--test-size": test_size,
+            "train.seed@--seed": seed,
+            "train.cv.folds@--cv": cv_folds,
+            "train.task@--task": task,
+            "registry.model_name@--model-name": model_name,
+            "registry.tracking_uri@--tracking-uri": tracking_uri,
+            "train.experiment@--experiment": experiment,
+        }
+    )
+    from modelci.steps import train
 
-    # MLflow starts loading in a worker before the settings are even read.
-    with prestarted():
-        config = app.load_config(
-            {
-                "data.path@DATA": data,
-                "data.target@--target": target,
-                "train.estimator@--estimator": estimator,
-                "train.params@--params": params,
-                "train.command@--command": command,
-                "contract@--contract": contract,
-                "train.split.test_path@--test-data": test_data,
-                "train.split.test_size@--test-size": test_size,
-                "train.seed@--seed": seed,
-                "train.cv.folds@--cv": cv_folds,
-                "train.task@--task": task,
-                "registry.model_name@--model-name": model_name,
-                "registry.tracking_uri@--tracking-uri": tracking_uri,
-                "train.experiment@--experiment": experiment,
-            }
-        )
-        from modelci.steps import train
-
-        app.finish(train.run(config, app.runfolder(config)))
+    app.finish(train.run(config, app.runfolder(config)))
