@@ -177,4 +177,5 @@ def test_autolog_hook_hands_over_to_the_environments_own_sitecustomize(tmp_path:
     # theirs still runs; without MODELCI_AUTOLOG=1 the hook does not even import MLflow
     assert done.stdout.split() == ["yes", "False"]
     assert env["MLFLOW_RUN_ID"] == env["MODELCI_RUN_ID"] == "r1"
+    assert env["MLFLOW_TRACKING_URI"] == env["MLFLOW_REGISTRY_URI"] == "sqlite:///x.db"
     assert "MODELCI_AUTOLOG" not in env

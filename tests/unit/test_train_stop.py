@@ -176,3 +176,18 @@ def test_a_cancelled_limit_does_not_fire_and_no_limit_is_no_timer() -> None:
         time.sleep(0.4)
     with deadline.limit(None):
         assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_a_timer_set_before_is_put_back() -> None:
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 30)
+        with deadline.limit(5):
+            pass
+        left = signal.getitimer(signal.ITIMER_REAL)[0]
+        assert 20 < left <= 30
+        assert fired == []
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

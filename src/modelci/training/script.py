@@ -4,7 +4,8 @@ The command is split with ``shlex`` and started without a shell. It inherits the
 environment plus:
 
 - ``MLFLOW_TRACKING_URI``, ``MLFLOW_RUN_ID``, ``MLFLOW_EXPERIMENT_ID``: ``mlflow.start_run()``
-  in the script resumes modelci's run instead of starting another;
+  in the script resumes modelci's run instead of starting another; ``MLFLOW_REGISTRY_URI``:
+  the same store;
 - ``MODELCI_RUN_FOLDER`` (absolute run folder), ``MODELCI_RUN_ID`` (the MLflow run id),
   ``MODELCI_DATA_PATH`` and ``MODELCI_TARGET`` when configured;
 - autologging: a ``sitecustomize`` module on ``PYTHONPATH`` calls ``mlflow.autolog()`` in
@@ -49,6 +50,8 @@ def child_env(
     env.update(
         {
             "MLFLOW_TRACKING_URI": tracking_uri,
+            # the step registers in the same store; the script's own registrations go there too
+            "MLFLOW_REGISTRY_URI": tracking_uri,
             "MLFLOW_RUN_ID": run_id,
             "MLFLOW_EXPERIMENT_ID": experiment_id,
             "MODELCI_RUN_FOLDER": str(run_folder.resolve()),
