@@ -13,24 +13,35 @@ same metrics:
   metrics, the dataset, ``mlflow.sklearn.log_model`` with an input example, and
   ``mlflow.register_model``;
 - by hand, tuned: the same with the pinned requirements passed explicitly (MLflow then
-  skips inferring them in a subprocess), which is what modelci does;
+  skips inferring them in a subprocess) and MLflow's usage telemetry off
+  (``MLFLOW_DISABLE_TELEMETRY``: on a closed network the attempt to send it costs about a
+  second at exit), both of which modelci does;
 - by hand, tuned, warm store: the same again on an already created (migrated, empty) sqlite
   store, as modelci's cached one: the floor of any MLflow-tracked run;
-- modelci: ``python -m modelci train`` with the same settings, which also writes the run
-  folder (model copy and digest, holdout rows, predictions, reports, manifest). MLflow loads
-  in modelci's tracking worker while the step imports scikit-learn and fits, so on two idle
-  cores most of MLflow's start-up is off the critical path; on a loaded machine (one core
-  effectively) that overlap shrinks and so does the gain.
+- modelci: ``modelci train`` (the console script beside the interpreter, as a CI job runs it;
+  ``python -m modelci`` without one) with the same settings. It tracks in its own process
+  through MLflow's public API, as the scripts do, and also writes the run folder (the
+  serialization check, the logged model downloaded and digested, holdout rows,
+  predictions, reports, manifest) and sweeps the registry for orphaned versions.
 
-modelci runs warm (its cached empty MLflow database exists, as after the first run on a
-machine or a cached CI environment) and once cold, before the timed runs. Variants are
-interleaved and the median of ``--repeats`` runs is reported, since the machine is shared.
+The target: modelci's overhead over the bare fit is at most the best hand-tuned script's
+(the smaller of the two tuned variants). modelci runs warm (its cached empty MLflow
+database exists, as after the first run on a machine or a cached CI environment) and once
+cold, before the timed runs. Variants are interleaved and the median of ``--repeats`` runs
+is reported, since the machine is shared; so is the CPU time (user + system, of the
+process and whatever it started), which a busy neighbour disturbs less than the wall clock.
+Every variant runs in a temporary folder outside any git checkout.
+
+Run it with an interpreter whose environment is as users get it (``pip install .``): the
+development ``.venv`` also holds the test tools, and with them jsonschema's format checkers
+(``rfc3987_syntax`` builds a grammar on import), which every modelci command then imports.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,9 +49,12 @@ import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+#: the variants the target compares modelci with: the best of them sets the bar
+TUNED_VARIANTS = ("by hand, tuned", "by hand, tuned, warm store")
 SRC = HERE.parent / "src"
 
 COMMON = """
@@ -102,13 +116,30 @@ def _script(kind: str) -> str:
     )
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> float:
+@dataclass(frozen=True)
+class Timing:
+    #: wall-clock seconds from process start to exit
+    wall: float
+    #: user + system CPU seconds of the process and what it started
+    cpu: float
+
+
+def _timed(argv: list[str], env: dict[str, str], cwd: Path) -> Timing:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{argv[:4]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Timing(elapsed, cpu)
+
+
+def _modelci_command() -> list[str]:
+    """The console script a CI job runs (``python -m modelci`` when there is none)."""
+    script = Path(sys.executable).with_name("modelci")
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "modelci"]
 
 
 def main() -> None:
@@ -137,14 +168,16 @@ def main() -> None:
             nonlocal run_no
             run_no += 1
             return [
-                sys.executable, "-m", "modelci", "--workdir", str(root / f"run{run_no}"),
+                *_modelci_command(), "--workdir", str(root / f"run{run_no}"),
                 "train", str(data), "--target", "target",
                 "--estimator", "sklearn.linear_model.LogisticRegression",
                 "--params", '{"max_iter": 200}', "--model-name", "bench",
             ]  # fmt: skip
 
-        cold = _timed(modelci(), env)
-        times: dict[str, list[float]] = {k: [] for k in (*scripts, "modelci")}
+        # Every variant runs in the temporary folder, outside any git checkout: MLflow and
+        # modelci both look for one to tag the run with, at the same cost for each.
+        cold = _timed(modelci(), env, root)
+        times: dict[str, list[Timing]] = {k: [] for k in (*scripts, "modelci")}
         for _ in range(args.repeats):
             for kind, script in scripts.items():
                 work = root / f"hand{run_no}"
@@ -153,28 +186,42 @@ def main() -> None:
                 if kind.endswith("warm store"):
                     template = next((root / "home" / "cache").glob("mlflow-*-empty.db"))
                     shutil.copyfile(template, work / "mlflow.db")
-                times[kind].append(_timed([sys.executable, str(script), str(data), str(work)], env))
-            times["modelci"].append(_timed(modelci(), env))
+                tuned_env = {**env, "MLFLOW_DISABLE_TELEMETRY": "true"}
+                argv = [sys.executable, str(script), str(data), str(work)]
+                times[kind].append(_timed(argv, tuned_env if "tuned" in kind else env, root))
+            times["modelci"].append(_timed(modelci(), env, root))
 
-    median = {k: statistics.median(v) for k, v in times.items()}
-    bare = median["bare"]
+    medians = {
+        measure: {k: statistics.median(getattr(t, measure) for t in v) for k, v in times.items()}
+        for measure in ("wall", "cpu")
+    }
     print(f"train overhead on breast_cancer, median of {args.repeats} cold processes each")
-    print(f"{'variant':<28}{'total s':>9}{'over bare s':>13}{'× bare':>8}")
-    for kind, value in median.items():
-        print(f"{kind:<28}{value:>9.2f}{value - bare:>13.2f}{value / bare:>8.2f}")
-    print(f"{'modelci (cold cache)':<28}{cold:>9.2f}{cold - bare:>13.2f}{cold / bare:>8.2f}")
-    overhead = median["modelci"] - bare
-    by_hand = median["by hand"] - bare
-    tuned = median["by hand, tuned"] - bare
-    floor = median["by hand, tuned, warm store"] - bare
-    print(
-        f"\nmodelci overhead {overhead:.2f} s (target <= 1.5 s: "
-        f"{'met' if overhead <= 1.5 else 'NOT met'}); by hand {by_hand:.2f} s, "
-        f"tuned by hand {tuned:.2f} s (target: modelci <= by hand: "
-        f"{'met' if overhead <= by_hand else 'NOT met'}); "
-        f"modelci - tuned by hand: {overhead - tuned:+.2f} s; modelci - the MLflow floor "
-        f"(tuned, warm store): {overhead - floor:+.2f} s"
-    )
+    print(f"{'':<28}{' wall clock ':-^30}  {' CPU (user + system) ':-^30}")
+    head = f"{'s':>7}{'over bare':>11}{'modelci ×':>12}"
+    print(f"{'variant':<28}{head}  {head}")
+    for kind in times:
+        cells = []
+        for median in medians.values():
+            over = median[kind] - median["bare"]
+            ours = median["modelci"] - median["bare"]
+            ratio = f"{ours / over:>12.2f}" if kind not in ("bare", "modelci") else " " * 12
+            cells.append(f"{median[kind]:>7.2f}{over:>11.2f}{ratio}")
+        print(f"{kind:<28}{cells[0]}  {cells[1]}")
+    cells = [
+        f"{getattr(cold, m):>7.2f}{getattr(cold, m) - medians[m]['bare']:>11.2f}{'':>12}"
+        for m in medians
+    ]
+    print(f"{'modelci (cold cache)':<28}{cells[0]}  {cells[1]}")
+    print()
+    for measure, median in medians.items():
+        tuned = {k: median[k] - median["bare"] for k in TUNED_VARIANTS}
+        best = min(tuned, key=lambda k: tuned[k])
+        ours = median["modelci"] - median["bare"]
+        print(
+            f"{measure:>4}: modelci overhead {ours:.2f} s, best hand-tuned script ({best}) "
+            f"{tuned[best]:.2f} s: ratio {ours / tuned[best]:.2f} (target <= 1.00: "
+            f"{'met' if ours <= tuned[best] else 'NOT met'}; {ours - tuned[best]:+.2f} s)"
+        )
 
 
 if __name__ == "__main__":

@@ -9,8 +9,10 @@ from __future__ import annotations
 import errno
 import json
 import os
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
@@ -19,7 +21,6 @@ from modelci import __version__, secrets
 from modelci.app import App
 from modelci.commands import COMMANDS
 from modelci.errors import EXIT_INFRA, EXIT_INPUT, ModelciError
-from modelci.process import leave
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -174,8 +175,17 @@ def _run(args: list[str]) -> int:
 
 def main() -> None:
     """Console entry point: the only place that exits the process."""
+    # A cancelled CI job gets SIGTERM: unwind as Ctrl-C does, so `finally` blocks and context
+    # managers run (train marks its MLflow run KILLED, staging is removed).
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = run()
     except KeyboardInterrupt:
         code = 130
-    leave(code)
+    sys.exit(code)
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    # Once: a second SIGTERM must not cut the clean-up short (SIGKILL still can).
+    signal.signal(signum, signal.SIG_IGN)
+    raise KeyboardInterrupt

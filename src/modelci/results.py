@@ -66,7 +66,8 @@ class Record:
     ``files`` (relative to the step's folder) and ``moves`` (finished files or folders
     elsewhere) are written together with the entry or not at all. ``recorded`` runs once the
     record is written (train marks its version ready); ``failed`` runs when it could not be
-    (promote puts the alias back).
+    (promote puts the alias back, train deletes its version); ``cleanup`` runs last whatever
+    happened (train's scratch folder, which holds what ``moves`` names until then).
     """
 
     section: Any = None
@@ -75,6 +76,7 @@ class Record:
     moves: dict[str, Path] = field(default_factory=dict)
     recorded: list[Callable[[], None]] = field(default_factory=list)
     failed: list[Callable[[], None]] = field(default_factory=list)
+    cleanup: list[Callable[[], None]] = field(default_factory=list)
 
 
 @dataclass

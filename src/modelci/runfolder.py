@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,32 +212,6 @@ class RunFolder:
             shutil.rmtree(staging, ignore_errors=True)
             pending.unlink(missing_ok=True)
 
-    # --- the untyped interface, for steps not yet converted --------------------------------
-
-    def update(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-        """Read, change, validate and atomically rewrite the manifest under a lock."""
-        with self._locked():
-            data = self.read()
-            change(data)
-            data["updated"] = utc_now()
-            data["modelci_version"] = __version__
-            self._check(data, "this is a bug in modelci: please report it")
-            fsutil.write_json(self.manifest_path, data)
-            return data
-
-    def record_step(self, step: str, *, passed: bool, facts: dict[str, Any]) -> dict[str, Any]:
-        """Record a step's verdict and merge its facts into the manifest's top level."""
-
-        def change(data: dict[str, Any]) -> None:
-            data.setdefault("steps", {})[step] = {
-                "passed": passed,
-                "finished": utc_now(),
-                **({"report": facts.pop("report")} if "report" in facts else {}),
-            }
-            _deep_merge(data, facts)
-
-        return self.update(change)
-
 
 def _empty() -> Manifest:
     return Manifest(
@@ -254,19 +228,17 @@ def _move(source: Path, target: Path) -> None:
 
 
 def _replace(source: Path, target: Path) -> None:
-    """Rename a staged entry over its final place (a folder is replaced whole)."""
-    if target.is_dir() and not target.is_symlink():
-        old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
-        os.replace(target, old)
+    """Rename a staged entry over its final place, whatever is there: a folder is replaced
+    whole, and a file where a folder goes (or the other way round, left by hand or by an
+    attacker) is set aside first, since rename cannot put one over the other."""
+    plain_file = not target.is_symlink() and target.is_file() and source.is_file()
+    if plain_file or not os.path.lexists(target):
         os.replace(source, target)
+        return
+    old = target.with_name(f".{target.name}.{uuid.uuid4().hex}.old")
+    os.replace(target, old)
+    os.replace(source, target)
+    if old.is_dir() and not old.is_symlink():
         shutil.rmtree(old, ignore_errors=True)
     else:
-        os.replace(source, target)
-
-
-def _deep_merge(target: dict[str, Any], new: dict[str, Any]) -> None:
-    for key, value in new.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _deep_merge(target[key], value)
-        else:
-            target[key] = value
+        old.unlink(missing_ok=True)

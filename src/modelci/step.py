@@ -73,8 +73,6 @@ class StepSpec:
     comment: str | None = None
     #: the package extras the step needs (``pip install 'modelci[<extra>]'``)
     extras: tuple[str, ...] = ()
-    #: the step still writes its reports and manifest entry itself (until it is converted)
-    legacy: bool = False
     #: why the pipeline skips the step here (sign with no signing method); ``None``: it runs
     skip: Callable[[Context], str | None] | None = None
 
@@ -108,20 +106,10 @@ def finish(
     for output in spec.outputs:
         # every declared output is written (empty when the step has no value for it)
         result.outputs.setdefault(output.name, "")
-    if spec.legacy:
-        for name, content in publisher.files(result).items():
-            from modelci import fsutil
-
-            if isinstance(content, str):
-                fsutil.write_text(step_dir / name, content)
-        publisher.publish(result)
-        if spec.comment and ctx.config.get(spec.comment, "auto") == "auto":
-            _comment(spec, ctx, result, publisher)
-        return result
-    files = reports.step_reports(result, step_dir)
-    files.update(publisher.files(result))
     record = result.record
     try:
+        files = reports.step_reports(result, step_dir)
+        files.update(publisher.files(result))
         ctx.runfolder.record(
             spec.name,
             passed=result.passed,
@@ -131,12 +119,16 @@ def finish(
             report=ctx.runfolder.relative(step_dir / reports.REPORT),
         )
     except BaseException:
-        # The step changed something outside the run folder (promote moved an alias):
-        # without its record, that change is put back.
+        # The step changed something outside the run folder (promote moved an alias, train
+        # registered a version): without its record, that change is put back.
         for undo in reversed(record.failed):
             with contextlib.suppress(Exception):
                 undo()
         raise
+    finally:
+        for clean in reversed(record.cleanup):
+            with contextlib.suppress(Exception):
+                clean()
     for hook in record.recorded:
         hook()
     publisher.publish(result)

@@ -45,6 +45,34 @@ def test_record_writes_the_section_the_step_record_and_its_files(tmp_path: Path)
     assert typed.datasets["reference"].digest == "sha256:b"
 
 
+def test_whatever_stands_where_a_file_or_folder_goes_is_replaced(tmp_path: Path) -> None:
+    """A folder where report.json goes, a file or a link where the model folder goes (left
+    by hand, or planted): the record still lands whole, and nothing is followed."""
+    rf = RunFolder(tmp_path / "run")
+    step = tmp_path / "run" / "train"
+    (step / "report.json").mkdir(parents=True)
+    (step / "report.json" / "x").write_text("old")
+    (step / "model").write_text("not a folder")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (step / "eval").symlink_to(outside)
+    model = tmp_path / "staged-model"
+    model.mkdir()
+    (model / "MLmodel").write_text("flavors: {}\n")
+    evaluation = tmp_path / "staged-eval"
+    evaluation.mkdir()
+    rf.record(
+        "train",
+        passed=True,
+        staged=Staged(files={"report.json": "{}"}, moves={"model": model, "eval": evaluation}),
+    )
+    assert (step / "report.json").read_text() == "{}"
+    assert (step / "model" / "MLmodel").read_text() == "flavors: {}\n"
+    assert (step / "eval").is_dir() and not (step / "eval").is_symlink()
+    assert outside.is_dir()  # the link was replaced, not followed
+    assert sorted(p.name for p in step.iterdir()) == ["eval", "model", "report.json"]
+
+
 def test_a_failure_while_staging_leaves_neither_files_nor_entry(tmp_path: Path) -> None:
     rf = RunFolder(tmp_path)
     rf.record("validate-data", passed=True, staged=Staged(files={"report.json": "old"}))
@@ -105,8 +133,8 @@ def test_concurrent_records_are_not_lost(tmp_path: Path) -> None:
             "compare.passed: expected boolean",
         ),
         (
-            '{"schema_version": 2, "modelci_version": "x", "created": "t", "sign": 1}',
-            "unknown key 'sign'",
+            '{"schema_version": 2, "modelci_version": "x", "created": "t", "publish": 1}',
+            "unknown key 'publish'",
         ),
     ],
 )

@@ -124,7 +124,7 @@ def test_script_with_its_own_start_run_resumes_modelcis_run(
     assert f"run {facts['run_id']}" in result.out
     assert "train_acc" in facts["metrics"]
     # no data.path/target configured: nothing to evaluate on, so no holdout files
-    assert "predictions" not in facts and facts["task"] is None
+    assert "predictions" not in facts and facts.get("task") is None
 
 
 @pytest.mark.parametrize(
@@ -177,4 +177,5 @@ def test_autolog_hook_hands_over_to_the_environments_own_sitecustomize(tmp_path:
     # theirs still runs; without MODELCI_AUTOLOG=1 the hook does not even import MLflow
     assert done.stdout.split() == ["yes", "False"]
     assert env["MLFLOW_RUN_ID"] == env["MODELCI_RUN_ID"] == "r1"
+    assert env["MLFLOW_TRACKING_URI"] == env["MLFLOW_REGISTRY_URI"] == "sqlite:///x.db"
     assert "MODELCI_AUTOLOG" not in env

@@ -309,21 +309,39 @@ def test_unreachable_tracking_server_is_exit_3_after_bounded_retries(
 
 
 def test_failure_after_registration_leaves_no_model_version(
-    run_cli: CliRunner, home: str, data: dict[str, Path], tmp_path: Path
+    run_cli: CliRunner,
+    home: str,
+    data: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    import builtins
+    import errno
+    import os
+
+    from modelci import runfolder
+
     work = tmp_path / "run"
-    # The report cannot be written (a folder is in its way): the step fails after the
-    # version was registered, and must take the version back.
-    (work / "train" / "report.json").mkdir(parents=True)
+
+    def full_disk(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        # The disk fills while the tail stages the record: after the version was registered.
+        if "w" in mode and ".staging-" in str(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return builtins.open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(runfolder, "open", full_disk, raising=False)
     result = train(run_cli, home, work, str(data["bc"]), "--target", "target",
                    "--model-name", "half", *TREE)  # fmt: skip
-    assert result.code == 2
-    assert "report.json" in result.err
+    monkeypatch.undo()
+    assert result.code == 2, result.err
+    assert "No space left on device" in result.err
     mlflow_client = client(work)
     assert mlflow_client.search_model_versions("name = 'half'") == []
     runs = mlflow_client.search_runs([mlflow_client.get_experiment_by_name("half").experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
     assert not (work / "manifest.json").exists()
+    assert not (work / "train" / "model").exists()
+    assert not list((work / "train").glob(".staging-*"))
 
 
 def test_digest_of_validated_data_is_compared(

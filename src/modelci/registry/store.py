@@ -15,6 +15,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlparse
 
 from modelci.registry.connection import RetryPolicy, probe
@@ -60,8 +61,13 @@ def cache_dir(env: Mapping[str, str]) -> Path:
 
 
 def template(env: Mapping[str, str]) -> Path | None:
-    """The migrated empty MLflow database of this MLflow version, built once per machine."""
+    """The migrated empty MLflow database of this MLflow version, built once per machine.
+
+    Built through MLflow's public client: opening a store on an empty sqlite database
+    creates its tables and runs every migration, which is the work the copy saves later.
+    """
     import mlflow
+    from mlflow import MlflowClient
 
     folder = cache_dir(env)
     cached = folder / f"mlflow-{mlflow.__version__}-empty.db"
@@ -75,12 +81,7 @@ def template(env: Mapping[str, str]) -> Path | None:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=folder) as tmp:
             path = Path(tmp) / "empty.db"
-            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-
-            store = SqlAlchemyStore(  # type: ignore[no-untyped-call]
-                f"sqlite:///{path}", Path(tmp).as_uri()
-            )
-            store.engine.dispose()
+            MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments(max_results=1)
             os.replace(path, cached)
     except Exception:  # a read-only or odd home: MLflow creates the store in place, slower
         return None
@@ -89,29 +90,41 @@ def template(env: Mapping[str, str]) -> Path | None:
     return cached
 
 
+#: the variables ``mlflow.set_tracking_uri``/``set_registry_uri`` export for subprocesses
+URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
 @contextlib.contextmanager
 def using(uri: str) -> Iterator[None]:
-    """Point MLflow's module-level API (fluent logging, ``models:/`` URIs) at ``uri`` for a
-    step, then restore exactly what was there.
+    """Point MLflow's module-level API (``log_model``, ``models:/`` URIs) at ``uri`` for the
+    block, then put back what it pointed at before, and MLFLOW_TRACKING_URI and
+    MLFLOW_REGISTRY_URI exactly as they were.
 
-    ``mlflow.set_tracking_uri``/``set_registry_uri`` also export MLFLOW_TRACKING_URI and
-    MLFLOW_REGISTRY_URI; restoring through them would drop variables the user had set, and
-    leaving them behind would outrank the settings of the next run in the same process. So
-    the module globals and the variables are both put back by hand.
+    Only MLflow's public setters and getters are used. They cannot say whether a URI came
+    from an earlier ``set_tracking_uri`` or from the environment, so a URI that equals the
+    environment's (or MLflow's default) is taken to come from there and is left to the
+    environment again; one set in code is set back.
     """
     import mlflow
-    from mlflow.tracking._model_registry import utils as registry_utils
-    from mlflow.tracking._tracking_service import utils as tracking_utils
 
-    saved = (tracking_utils._tracking_uri, registry_utils._registry_uri)
-    names = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
-    saved_env = {name: os.environ.get(name) for name in names}
+    saved_env = {name: os.environ.get(name) for name in URI_VARIABLES}
+    tracking = mlflow.get_tracking_uri()
+    registry = mlflow.get_registry_uri()
+    # set in code: differs from what the environment (or MLflow's default) gives
+    set_tracking = tracking if tracking != saved_env["MLFLOW_TRACKING_URI"] else None
+    if not mlflow.is_tracking_uri_set():  # type: ignore[no-untyped-call]
+        set_tracking = None
+    set_registry = (
+        registry if registry not in (saved_env["MLFLOW_REGISTRY_URI"], tracking) else None
+    )
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     try:
         yield
     finally:
-        tracking_utils._tracking_uri, registry_utils._registry_uri = saved
+        _unset = cast(str, None)  # what both setters take to mean "not set in code"
+        mlflow.set_tracking_uri(set_tracking or _unset)
+        mlflow.set_registry_uri(set_registry or _unset)
         for name, value in saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

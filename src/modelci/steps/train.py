@@ -4,50 +4,60 @@ Two modes. Declarative: ``train.estimator`` (an import path) with ``train.params
 preprocessing derived from the data contract. Command: ``train.command`` is the team's own
 training script, run inside the MLflow run this step starts, with autologging on.
 
-MLflow runs in a worker process (:mod:`modelci.training.tracker`) started first, so that
-importing it overlaps with importing scikit-learn and fitting; this process never imports
-MLflow in declarative mode. The model is saved here, where it was fitted, and the worker
-completes the MLflow model folder around the file.
+MLflow runs in this process, through its public API (:mod:`modelci.training.tracking`).
+Nothing is written to the tracking store before the settings and the data passed their
+checks; the run is created before the fit, so a fit that fails or is stopped leaves a run
+that says so.
 
 Order matters for "no half-registered model version": everything that can fail (fit,
 logging, the local model copy, its digest, the evaluation files) happens first, the model
 version is registered last, and if anything fails after registration the version is deleted
-again. The MLflow run is marked FAILED on any error. The model folder and the evaluation
-files are made in a scratch folder and replace an earlier run's only once the version is
-registered, so a failed re-run leaves the run folder as its manifest describes it.
+again. The MLflow run is marked FAILED on any error, KILLED when the step is stopped
+(``train.timeout``, Ctrl-C, SIGTERM). The model folder and the evaluation files are made in
+a scratch folder and replace an earlier run's only once the version is registered, so a
+failed re-run leaves the run folder as its manifest describes it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
-import os
 import re
-import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from modelci import __version__, cicontext, fsutil, reports, secrets, staging
+from modelci import __version__, fsutil, reports, secrets, staging
 from modelci.config import Config
 from modelci.digests import file_sha256
 from modelci.errors import InputError
 from modelci.inputs import Input, Output
-from modelci.process import collector_paused
+from modelci.manifest import Manifest, TrainFacts
 from modelci.registry import orphans
 from modelci.registry import tags as registry_tags
-from modelci.registry.connection import RetryPolicy, bounded_http
+from modelci.registry.connection import RetryPolicy, bounded_http, infra_errors
 from modelci.registry.location import Location, locate
 from modelci.registry.orphans import Known
 from modelci.results import Check, StepResult, format_value
 from modelci.runfolder import RunFolder
 from modelci.step import Context, StepSpec
-from modelci.training import tracker as tracker_mod
-from modelci.training.session import MODEL_NAME as MODEL_DIR
-from modelci.training.tracker import Tracker
+from modelci.training import deadline
+from modelci.training.tracking import (
+    FAILED,
+    KILLED,
+    DatasetSpec,
+    ModelSpec,
+    RunRef,
+    Tracking,
+    mark_ready,
+    opened,
+    undo,
+)
+from modelci.training.tracking import (
+    MODEL_NAME as MODEL_DIR,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,7 +66,6 @@ if TYPE_CHECKING:
     from modelci.data.reader import Dataset
     from modelci.training.data import Prepared
     from modelci.training.fit import Fitted
-    from modelci.training.mlflow_model import ModelSpec
 
 STEP = "train"
 EVAL_FILE = "eval.parquet"
@@ -86,9 +95,9 @@ class Trained:
     checks: list[Check] = field(default_factory=list)
 
 
-def run(config: Config, runfolder: RunFolder) -> StepResult:
+def run(ctx: Context) -> StepResult:
     started = time.perf_counter()
-    env = os.environ
+    config, runfolder, env = ctx.config, ctx.runfolder, ctx.env
     command = config.get("train.command")
     estimator_path = config.get("train.estimator")
     if not command and not estimator_path:
@@ -98,13 +107,11 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
             "script) in modelci.yaml, or pass --estimator / --command"
         )
     policy = RetryPolicy.from_settings(config.get("train.tracking"))
-    mode = str(config.get("train.tracking.worker", "auto"))
     target = locate(config, runfolder.path, env)
     model_name = config.get("registry.model_name") or default_model_name(config.base_dir)
     experiment = config.get("train.experiment") or model_name
-    manifest = runfolder.read()  # a damaged manifest fails before anything else
-    known = _known(manifest)
-    ci = cicontext.detect(env, config.base_dir)
+    manifest = runfolder.manifest()  # a damaged manifest fails before anything else
+    ci = ctx.ci
     tags = {
         **ci.tags,
         **({MLFLOW_COMMIT: ci.commit} if ci.commit else {}),
@@ -113,47 +120,54 @@ def run(config: Config, runfolder: RunFolder) -> StepResult:
         registry_tags.VERSION: __version__,
         registry_tags.MODE: "command" if command else "estimator",
     }
+    timeout = config.get("train.timeout")
 
-    # Bad settings and bad data fail before anything is written to the tracking store: the
-    # tracker (a worker, or this process) at most loads MLflow until it is sent "start".
     with (
+        deadline.limit(float(timeout) if timeout else None, config.where("train.timeout")),
         bounded_http(policy),
-        tracker_mod.running(target, policy, mode) as tracker,
+        contextlib.ExitStack() as scratch_stack,
     ):
+        # Bad settings and bad data fail before anything is written to the tracking store
+        # (and before MLflow is even imported).
         estimator: Any = None
         prepared: Prepared | None = None
         if not command:
             from modelci.training import data
             from modelci.training import estimator as estimator_mod
 
-            with collector_paused():  # imports scikit-learn and the estimator's module
-                estimator = estimator_mod.build(
-                    str(estimator_path),
-                    config.get("train.params") or {},
-                    seed=int(config.get("train.seed", 42)),
-                    where=config.where("train.estimator"),
-                    params_where=config.where("train.params"),
-                )
+            estimator = estimator_mod.build(
+                str(estimator_path),
+                config.get("train.params") or {},
+                seed=int(config.get("train.seed", 42)),
+                where=config.where("train.estimator"),
+                params_where=config.where("train.params"),
+            )
             prepared = data.prepare(config, estimator)
-        step_dir = runfolder.step_dir(STEP)
-        staging.remove_leftovers(step_dir, ".train-*")
-        # Staging (dataset samples hold raw rows) stays out of the run folder, which travels
-        # as an artifact; what a killed process left there is removed.
-        with staging.folder("train") as scratch:
-            job = _Job(config, runfolder, step_dir, scratch, target, tracker, model_name)
-            return job.run(experiment, tags, estimator, prepared, command, started, known)
+        staging.remove_leftovers(ctx.step_dir(STEP), ".train-*")
+        # Staging (the holdout rows, the fetched model) stays out of the run folder, which
+        # travels as an artifact: the shared tail moves the finished model and files in
+        # with the manifest entry, then removes the staging folder (``Record.cleanup``).
+        scratch = scratch_stack.enter_context(staging.folder("train"))
+        with infra_errors(target), opened(target, policy, env) as tracking:
+            job = _Job(ctx, scratch, target, policy, tracking, model_name)
+            result = job.run(experiment, tags, estimator, prepared, command, started, manifest)
+        result.record.cleanup.append(scratch_stack.pop_all().close)
+        return result
 
 
 @dataclass
 class _Job:
-    config: Config
-    runfolder: RunFolder
-    step_dir: Path
-    #: files handed to the worker (model, examples, dataset samples); removed at the end
+    ctx: Context
+    #: files made before the tail places them in the run folder (model, evaluation files)
     scratch: Path
     target: Location
-    tracker: Tracker
+    policy: RetryPolicy
+    tracking: Tracking
     model_name: str
+
+    @property
+    def config(self) -> Config:
+        return self.ctx.config
 
     def run(
         self,
@@ -163,95 +177,103 @@ class _Job:
         prepared: Prepared | None,
         command: str | None,
         started: float,
-        known: Known,
+        manifest: Manifest,
     ) -> StepResult:
-        tracker = self.tracker
-        # The run is created while the model fits.
-        ticket = tracker.submit(
-            "start", experiment=experiment, run_name=f"{self.model_name}-train", tags=tags
-        )
-        run_id: str | None = None
+        tracking = self.tracking
+        opened = tracking.start(experiment, run_name=f"{self.model_name}-train", tags=tags)
+        run_id = opened.run_id
         version: str | None = None
         try:
             if command:
-                run_id, experiment_id = _opened(tracker.result(ticket))
-                trained, model_dir = self._command_mode(run_id, experiment_id, command)
-                files = _write_eval_files(self.scratch, trained)
+                trained, model_dir = self._command_mode(opened, command)
             else:
                 assert prepared is not None
-                # Everything that needs no run happens while the worker creates it.
-                trained, spec, logged = self._fit_and_save(estimator, prepared)
-                files = _write_eval_files(self.scratch, trained)
-                run_id, experiment_id = _opened(tracker.result(ticket))
-                model_dir = self._log_estimator(run_id, trained, spec, logged)
+                trained, model_dir = self._estimator_mode(opened, estimator, prepared)
+            files = _write_eval_files(self.scratch, trained)
             from modelci.digests import model_digest
 
             digest = model_digest(model_dir)
             eval_digest = (
                 "sha256:" + file_sha256(files["eval_data"]) if "eval_data" in files else None
             )
-            finished = tracker.call(
-                "finish",
-                run_id=run_id,
-                model_uri=trained.model_uri,
-                model_name=self.model_name,
+            registered = tracking.register(
+                run_id,
+                trained.model_uri,
+                self.model_name,
                 digest=digest,
                 tags=_version_tags(run_id, digest, eval_digest, trained, tags),
                 description=f"Trained by modelci {__version__} in MLflow run {run_id}.",
-                known=[known.version, known.run_id],
+                known=_known(manifest),
             )
-            version = str(finished["version"])
-            trained.checks += [
-                Check(rule="registry housekeeping", passed=False, message=n, severity="warning")
-                for n in finished.get("notes", [])
-            ]
-            # The model folder and the evaluation files were made in the scratch folder; they
-            # replace those of an earlier run only now, so a failed re-run leaves the run
-            # folder as its manifest describes it.
-            placed = {model_dir: self.step_dir / MODEL_DIR}
-            placed.update({path: self.step_dir / path.name for path in files.values()})
-            model_dir = placed[model_dir]
-            files = {key: placed[path] for key, path in files.items()}
-            result = _result(
-                trained, self.target, self.model_name, version, run_id, digest, started,
-                self.runfolder, model_dir, files,
-            )  # fmt: skip
-            reports.write_step_reports(result, self.step_dir)
-            for source, destination in placed.items():
-                _install(source, destination)
-            # A re-run replaces the train facts whole: a merge would keep stale keys (classes
-            # of an earlier classifier, eval files of an earlier declarative run).
-            self.runfolder.update(lambda manifest: manifest.pop("train", None))
-            self.runfolder.record_step(
-                STEP,
-                passed=result.passed,
-                facts=_facts(
-                    self.runfolder, result, trained, self.target, self.model_name, version,
-                    run_id, experiment_id, digest, model_dir, files,
-                ),
-            )  # fmt: skip
-            # Recorded in the run folder: from now on the version is an ordinary candidate.
-            tracker.call("ready", model_name=self.model_name, version=version)
-            return result
-        except BaseException:
-            # Never mask the error that got us here.
-            with contextlib.suppress(Exception):
-                if run_id is None:
-                    run_id = str(tracker.result(ticket)["run_id"])
-                tracker.call("fail", run_id=run_id, model_name=self.model_name, version=version)
+            version = registered.version
+        except BaseException as exc:
+            # Nothing registered stays behind a step that did not finish; never mask the
+            # error that got us here.
+            tracking.end(run_id, _status(exc), self.model_name, version)
             raise
+        trained.checks += [
+            Check(rule="registry housekeeping", passed=False, message=n, severity="warning")
+            for n in registered.notes
+        ]
+        runfolder = self.ctx.runfolder
+        step_dir = runfolder.path / STEP
+        placed = {key: step_dir / path.name for key, path in files.items()}
+        result = _result(
+            trained, self.target, self.model_name, version, run_id, digest, started,
+            runfolder, step_dir / MODEL_DIR, manifest,
+        )  # fmt: skip
+        record = result.record
+        # The model folder and the evaluation files replace an earlier run's only with the
+        # manifest entry that describes them (a failed re-run leaves the run folder as its
+        # manifest says); the section replaces the earlier run's whole.
+        record.moves = {MODEL_DIR: model_dir, **{path.name: path for path in files.values()}}
+        record.section = TrainFacts(
+            run_id=run_id,
+            experiment_id=opened.experiment_id,
+            tracking_uri=self.target.display,
+            registered_model=self.model_name,
+            model_version=version,
+            model_uri=f"models:/{self.model_name}/{version}",
+            run_model_uri=trained.model_uri,
+            model_digest=digest,
+            model_path=runfolder.relative(step_dir / MODEL_DIR),
+            task=trained.task,  # type: ignore[arg-type]
+            target=trained.target,
+            metrics=dict(trained.metrics),
+            params=dict(trained.params),
+            classes=tuple(trained.classes) if trained.task == "classification" else None,
+            data_digest=trained.dataset.digest if trained.dataset is not None else None,
+            eval_data=runfolder.relative(placed["eval_data"]) if "eval_data" in placed else None,
+            eval_digest=eval_digest,
+            predictions=(
+                runfolder.relative(placed["predictions"]) if "predictions" in placed else None
+            ),
+        )
+        # Once recorded the version is an ordinary candidate; if the record cannot be
+        # written, the version is deleted and the run failed.
+        target, policy, name, number = self.target, self.policy, self.model_name, version
+        record.recorded.append(lambda: mark_ready(target, policy, name, number))
+        record.failed.append(lambda: undo(target, policy, run_id, name, number))
+        return result
 
     # --- the two modes ---------------------------------------------------------------------
 
-    def _fit_and_save(
-        self, estimator: Any, prepared: Prepared
-    ) -> tuple[Trained, ModelSpec, dict[str, Any]]:
-        """Fit, save the model file and the dataset samples: what the run will receive."""
-        from modelci.training import model_file
+    def _estimator_mode(
+        self, opened: RunRef, estimator: Any, prepared: Prepared
+    ) -> tuple[Trained, Path]:
+        """Fit, check the model survives its serialization, log everything, then fetch the
+        logged model folder: what the registry will hold."""
+        from modelci.training import environment, serialization
         from modelci.training.fit import predictions_table
 
         config = self.config
         fitted = _fit(config, estimator, prepared)
+        checked = serialization.check(
+            fitted.model,
+            fitted.input_example,
+            str(config.get("train.serialization", "skops")),
+            config.where("train.serialization"),
+        )
         seed = int(config.get("train.seed", 42))
         estimator_path = str(config.get("train.estimator"))
         params = {"estimator": estimator_path, **_json_params(estimator.get_params(deep=False))}
@@ -269,28 +291,35 @@ class _Job:
             "modelci.preprocess": config.get("train.preprocess"),
         }
         metrics = {**fitted.metrics, **fitted.cv_metrics}
-        datasets = [self._dataset(prepared.dataset, prepared.frame, prepared.target, "training")]
+        datasets = [_dataset(prepared.dataset, prepared.frame, prepared.target, "training")]
         if prepared.test_dataset is not None and prepared.test_frame is not None:
             datasets.append(
-                self._dataset(
-                    prepared.test_dataset, prepared.test_frame, prepared.target, "evaluation"
-                )
+                _dataset(prepared.test_dataset, prepared.test_frame, prepared.target, "evaluation")
             )
-        spec = model_file.save(
-            fitted.model,
-            fitted.input_example,
-            folder=self.scratch / MODEL_DIR,
-            scratch=self.scratch,
-            fmt=str(config.get("train.serialization", "skops")),
-            where=config.where("train.serialization"),
-            code_paths=_code_paths(estimator),
-            extra_requirements=_extra_requirements(estimator),
+        # In this order: the logged model copies the run's parameters and metrics.
+        self.tracking.log(
+            opened.run_id,
+            params={k: _param_value(v) for k, v in {**params, **settings}.items()},
+            metrics=metrics,
+            tags=_dataset_tags(prepared.dataset),
+            datasets=datasets,
+        )
+        model_uri = self.tracking.log_model(
+            opened,
+            ModelSpec(
+                model=fitted.model,
+                example=fitted.input_example,
+                serialization=checked.serialization,
+                trusted_types=checked.trusted_types,
+                requirements=environment.requirements(checked.serialization, estimator),
+                code_paths=environment.code_paths(estimator),
+            ),
         )
         y_true = prepared.test_y if prepared.test_y is not None else prepared.y[prepared.test_rows]
         trained = Trained(
             task=prepared.task,
             target=prepared.target,
-            model_uri="",  # known once logged
+            model_uri=model_uri,
             metrics=metrics,
             params=params,
             classes=fitted.classes,
@@ -304,24 +333,9 @@ class _Job:
                 for text in fitted.fit_warnings
             ],
         )
-        logged = {
-            "params": {k: _param_value(v) for k, v in {**params, **settings}.items()},
-            "metrics": metrics,
-            "tags": _dataset_tags(prepared.dataset),
-            "datasets": datasets,
-        }
-        return trained, spec, logged
+        return trained, self.tracking.download(model_uri, self.scratch / "download")
 
-    def _log_estimator(
-        self, run_id: str, trained: Trained, spec: ModelSpec, logged: dict[str, Any]
-    ) -> Path:
-        # In this order: the logged model copies the run's parameters and metrics.
-        self.tracker.call("log", run_id=run_id, **logged)
-        answer = self.tracker.call("log_model", run_id=run_id, spec=asdict(spec))
-        trained.model_uri = str(answer["model_uri"])
-        return Path(spec.folder)
-
-    def _command_mode(self, run_id: str, experiment_id: str, command: str) -> tuple[Trained, Path]:
+    def _command_mode(self, opened: RunRef, command: str) -> tuple[Trained, Path]:
         from modelci.training.script import child_env, run_command
 
         config = self.config
@@ -331,33 +345,25 @@ class _Job:
         if target_column := config.get("data.target"):
             extra["MODELCI_TARGET"] = str(target_column)
         env = child_env(
-            os.environ,
+            self.ctx.env,
             tracking_uri=self.target.uri,
-            run_id=run_id,
-            experiment_id=experiment_id,
-            run_folder=self.runfolder.path,
+            run_id=opened.run_id,
+            experiment_id=opened.experiment_id,
+            run_folder=self.ctx.runfolder.path,
             autolog=bool(config.get("train.autolog", True)),
             extra=extra,
         )
         run_command(command, env, config.base_dir, where=config.where("train.command"))
-        found = self.tracker.call(
-            "command_model",
-            experiment_id=experiment_id,
-            run_id=run_id,
-            where=config.where("train.command"),
-        )
+        found = self.tracking.command_model(opened, config.where("train.command"))
         trained = Trained(
             task=None,
             target=target_column,
-            model_uri=str(found["model_uri"]),
-            metrics={k: float(v) for k, v in found["metrics"].items()},
-            params={"command": command, **found["params"]},
+            model_uri=found.model_uri,
+            metrics=dict(found.metrics),
+            params={"command": command, **found.params},
         )
-        fetched = self.tracker.call(
-            "download", model_uri=trained.model_uri, dst=str(self.scratch / "download")
-        )["path"]
-        model_dir = Path(fetched)
-        self._evaluate_command_model(run_id, trained, model_dir)
+        model_dir = self.tracking.download(trained.model_uri, self.scratch / "download")
+        self._evaluate_command_model(opened.run_id, trained, model_dir)
         return trained, model_dir
 
     def _evaluate_command_model(self, run_id: str, trained: Trained, model_dir: Path) -> None:
@@ -391,36 +397,35 @@ class _Job:
         if dataset is not None:
             trained.dataset = dataset
         if dataset is not None or metrics:
-            self.tracker.call(
-                "log",
-                run_id=run_id,
+            self.tracking.log(
+                run_id,
                 metrics=metrics,
                 tags=_dataset_tags(dataset),
-                datasets=[self._dataset(dataset, frame, trained.target, "training")]
+                datasets=[_dataset(dataset, frame, trained.target, "training")]
                 if dataset is not None and frame is not None
                 else [],
             )
 
-    def _dataset(
-        self, dataset: Dataset, frame: pd.DataFrame, target: str | None, context: str
-    ) -> dict[str, Any]:
-        """What the worker needs to log a dataset: a sample for the schema, the real size."""
-        sample = self.scratch / f"{context}-sample.parquet"
-        frame.head(SAMPLE_ROWS).to_parquet(sample, index=False)
-        return {
-            "sample": str(sample),
-            "source": dataset.source,
-            "name": Path(dataset.source).name or "data",
-            "digest": dataset.digest,
-            "target": target,
-            "context": context,
-            "rows": dataset.table.num_rows,
-            "elements": dataset.table.num_rows * dataset.table.num_columns,
-        }
+
+def _status(exc: BaseException) -> str:
+    """How a run ends when the step does not finish: stopped, or failed."""
+    return KILLED if isinstance(exc, KeyboardInterrupt | deadline.Expired) else FAILED
 
 
-def _opened(answer: Mapping[str, Any]) -> tuple[str, str]:
-    return str(answer["run_id"]), str(answer["experiment_id"])
+def _dataset(
+    dataset: Dataset, frame: pd.DataFrame, target: str | None, context: str
+) -> DatasetSpec:
+    """A dataset as the run records it: a sample for the schema, the real size and digest."""
+    return DatasetSpec(
+        sample=frame.head(SAMPLE_ROWS),
+        source=dataset.source,
+        name=Path(dataset.source).name or "data",
+        digest=dataset.digest,
+        target=target,
+        context=context,
+        rows=dataset.table.num_rows,
+        elements=dataset.table.num_rows * dataset.table.num_columns,
+    )
 
 
 def _fit(config: Config, estimator: Any, prepared: Prepared) -> Fitted:
@@ -471,52 +476,10 @@ def _version_tags(
     return found
 
 
-def _known(manifest: Mapping[str, Any]) -> Known:
-    train = manifest.get("train")
-    if not isinstance(train, Mapping):
-        return Known(None, None)
-    version, run_id = train.get("model_version"), train.get("run_id")
-    return Known(
-        str(version) if isinstance(version, str | int) else None,
-        str(run_id) if isinstance(run_id, str) else None,
-    )
-
-
-@functools.cache
-def _distributions() -> Mapping[str, list[str]]:
-    import importlib.metadata
-
-    return importlib.metadata.packages_distributions()
-
-
-def _code_paths(estimator: Any) -> list[str] | None:
-    """The project's own estimator code (a module or package that no installed distribution
-    provides) travels inside the model folder, so the registered model loads elsewhere."""
-    import sys
-
-    top = type(estimator).__module__.split(".")[0]
-    if top in ("sklearn", "__main__") or _distributions().get(top):
-        return None
-    module = sys.modules.get(top)
-    file = getattr(module, "__file__", None)
-    if not file:
-        return None
-    path = Path(file)
-    return [str(path.parent if path.name == "__init__.py" else path)]
-
-
-def _extra_requirements(estimator: Any) -> list[str]:
-    """The pinned distribution of a non-sklearn estimator (the flavor pins the rest)."""
-    import importlib.metadata
-
-    top = type(estimator).__module__.split(".")[0]
-    if top == "sklearn":
-        return []
-    reqs = []
-    for dist in _distributions().get(top, []):
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            reqs.append(f"{dist}=={importlib.metadata.version(dist)}")
-    return reqs
+def _known(manifest: Manifest) -> Known:
+    """The version and run the run folder records, which a crashed train's sweep keeps."""
+    train = manifest.train
+    return Known(None, None) if train is None else Known(train.model_version, train.run_id)
 
 
 def _json_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -539,13 +502,6 @@ def _param_value(value: Any) -> str:
 
 
 # --- files in the run folder ---------------------------------------------------------------
-
-
-def _install(source: Path, destination: Path) -> None:
-    """Move a finished file or folder into place, replacing an older one whole."""
-    if destination.is_dir() and not destination.is_symlink():
-        shutil.rmtree(destination)
-    staging.move(source, destination)
 
 
 def _write_eval_files(step_dir: Path, trained: Trained) -> dict[str, Path]:
@@ -584,13 +540,13 @@ def _result(
     started: float,
     runfolder: RunFolder,
     model_dir: Path,
-    files: dict[str, Path],
+    manifest: Manifest,
 ) -> StepResult:
     import json
 
     checks = [
         Check(rule="model registered", passed=True, observed=f"{model_name}/{version}"),
-        *_dataset_checks(runfolder, trained.dataset),
+        *_dataset_checks(manifest, trained.dataset),
         *trained.checks,
     ]
     registered = f"models:/{model_name}/{version}"
@@ -637,13 +593,11 @@ def _result(
     )
 
 
-def _dataset_checks(runfolder: RunFolder, dataset: Dataset | None) -> list[Check]:
-    if dataset is None:
+def _dataset_checks(manifest: Manifest, dataset: Dataset | None) -> list[Check]:
+    validated = manifest.datasets.get("data")
+    if dataset is None or validated is None or not validated.digest:
         return []
-    validated = (runfolder.read().get("datasets") or {}).get("data") or {}
-    seen = validated.get("digest")
-    if not seen:
-        return []
+    seen = validated.digest
     same = seen == dataset.digest
     return [
         Check(
@@ -657,47 +611,6 @@ def _dataset_checks(runfolder: RunFolder, dataset: Dataset | None) -> list[Check
     ]
 
 
-def _facts(
-    runfolder: RunFolder,
-    result: StepResult,
-    trained: Trained,
-    target: Location,
-    model_name: str,
-    version: str,
-    run_id: str,
-    experiment_id: str,
-    digest: str,
-    model_dir: Path,
-    files: dict[str, Path],
-) -> dict[str, Any]:
-    train: dict[str, Any] = {
-        "task": trained.task,
-        "target": trained.target,
-        "run_id": run_id,
-        "experiment_id": experiment_id,
-        "tracking_uri": target.display,
-        "model_uri": f"models:/{model_name}/{version}",
-        "run_model_uri": trained.model_uri,
-        "registered_model": model_name,
-        "model_version": version,
-        "model_path": runfolder.relative(model_dir),
-        "model_digest": digest,
-        "metrics": dict(trained.metrics),
-        "params": dict(trained.params),
-    }
-    if trained.task == "classification":
-        train["classes"] = list(trained.classes)
-    if trained.dataset is not None:
-        train["data_digest"] = trained.dataset.digest
-    for key, path in files.items():
-        train[key] = runfolder.relative(path)
-    return {"report": runfolder.relative(result.files["report"]), "train": train}
-
-
-def _step(ctx: Context) -> StepResult:
-    return run(ctx.config, ctx.runfolder)
-
-
 SPEC = StepSpec(
     name=STEP,
     help="""Train a model, track the run in MLflow and register a new model version.
@@ -706,7 +619,7 @@ SPEC = StepSpec(
     tracked in a store inside the run folder (local runs; compare and promote refuse it in
     CI). Exit 0 when the model is registered, 2 on bad input, 3 when the tracking server
     stays unreachable.""",
-    run=_step,
+    run=run,
     inputs=(
         Input("data", "data.path", "Training data (CSV or Parquet).", positional=True),
         Input("target", "data.target", "Label column."),
@@ -740,5 +653,4 @@ SPEC = StepSpec(
         Output("metrics", "Holdout metrics as a JSON object."),
     ),
     extras=("train",),
-    legacy=True,
 )

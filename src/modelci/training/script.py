@@ -4,20 +4,25 @@ The command is split with ``shlex`` and started without a shell. It inherits the
 environment plus:
 
 - ``MLFLOW_TRACKING_URI``, ``MLFLOW_RUN_ID``, ``MLFLOW_EXPERIMENT_ID``: ``mlflow.start_run()``
-  in the script resumes modelci's run instead of starting another;
+  in the script resumes modelci's run instead of starting another; ``MLFLOW_REGISTRY_URI``:
+  the same store;
 - ``MODELCI_RUN_FOLDER`` (absolute run folder), ``MODELCI_RUN_ID`` (the MLflow run id),
   ``MODELCI_DATA_PATH`` and ``MODELCI_TARGET`` when configured;
 - autologging: a ``sitecustomize`` module on ``PYTHONPATH`` calls ``mlflow.autolog()`` in
   the command's Python process, so an unchanged script logs its model.
 
-Its output is streamed as it comes; the last lines are kept for the error message.
+Its output is streamed as it comes; the last lines are kept for the error message. The
+command runs in a process group of its own: when the step stops early (``train.timeout``,
+Ctrl-C, SIGTERM) the whole group is terminated, whatever the command started in turn.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -27,6 +32,8 @@ from typing import TextIO
 from modelci.errors import InputError
 
 AUTOLOG_DIR = Path(__file__).resolve().parent / "_autolog"
+#: seconds a stopped command's process group gets to exit after SIGTERM, before SIGKILL
+GRACE_SECONDS = 10.0
 
 
 def child_env(
@@ -43,6 +50,8 @@ def child_env(
     env.update(
         {
             "MLFLOW_TRACKING_URI": tracking_uri,
+            # the step registers in the same store; the script's own registrations go there too
+            "MLFLOW_REGISTRY_URI": tracking_uri,
             "MLFLOW_RUN_ID": run_id,
             "MLFLOW_EXPERIMENT_ID": experiment_id,
             "MODELCI_RUN_FOLDER": str(run_folder.resolve()),
@@ -86,6 +95,7 @@ def run_command(
             text=True,
             errors="replace",
             bufsize=1,
+            process_group=0,
         )
     except OSError as exc:
         raise InputError(
@@ -93,12 +103,28 @@ def run_command(
         ) from None
     assert process.stdout is not None
     with process:
-        for line in process.stdout:
-            stream.write(line)
-            stream.flush()
-            if line.strip():
-                tail.append(line.rstrip())
-        code = process.wait()
+        try:
+            for line in process.stdout:
+                stream.write(line)
+                stream.flush()
+                if line.strip():
+                    tail.append(line.rstrip())
+            code = process.wait()
+        except BaseException:
+            stop_group(process)
+            raise
     if code != 0:
         last = tail[-1] if tail else "no output"
         raise InputError(f"{where}: {command!r} exited with code {code}; last output: {last[:300]}")
+
+
+def stop_group(process: subprocess.Popen[str], grace: float = GRACE_SECONDS) -> None:
+    """Terminate the command's process group: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace)
+    # What the command started may outlive it: the group goes, whoever is left in it.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
