@@ -178,6 +178,11 @@ def main() -> None:
     # A cancelled CI job gets SIGTERM: unwind as Ctrl-C does, so `finally` blocks and context
     # managers run (train marks its MLflow run KILLED, staging is removed).
     signal.signal(signal.SIGTERM, _terminated)
+    # jsonschema imports every optional format library it finds when it is imported; one of
+    # them (rfc3987_syntax, which jsonschema[format] brings) compiles 38 grammars then, 2-7 s
+    # on every command. modelci checks no formats, so its own process goes without it; the
+    # Python API leaves the caller's imports alone.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     try:
         code = run()
     except KeyboardInterrupt:

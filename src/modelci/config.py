@@ -198,6 +198,7 @@ def check(path: str | Path) -> dict[str, Any]:
     return read_file(p)
 
 
+@cache
 def _validator() -> Any:
     import jsonschema
 

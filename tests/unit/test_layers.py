@@ -57,3 +57,19 @@ def test_a_step_whose_extra_is_missing_says_which_to_install(tmp_path: object) -
         "modelci: error: modelci verify needs modelci's sign extra "
         "(no module named 'model_signing'): pip install 'modelci[sign]'"
     ]
+
+
+def test_the_command_line_skips_jsonschemas_format_grammars(tmp_path: object) -> None:
+    """jsonschema[format] would compile rfc3987_syntax's grammars on every command (seconds):
+    modelci checks no formats, so its command line never imports them."""
+    from pathlib import Path
+
+    project = Path(str(tmp_path)) / "modelci.yaml"
+    project.write_text("version: 1\n")
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "modelci", "config", "check", str(project)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "| jsonschema" in done.stderr  # the import trace is there
+    assert "rfc3987_syntax" not in done.stderr
