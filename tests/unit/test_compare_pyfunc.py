@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -18,17 +17,27 @@ pytestmark = pytest.mark.filterwarnings(
 
 
 def _threshold_model(folder: Path, frame: pd.DataFrame, column: str, cut: float) -> None:
-    """A pyfunc model (no scikit-learn flavor, so labels only): benign when column < cut."""
+    """A pyfunc model from code (no scikit-learn flavor, so labels only): benign when
+    column < cut. From code, not a pickled object: a pickle of a Python class is
+    unsafe to load and compare refuses it (tested below)."""
     import mlflow.pyfunc
     from mlflow.models import infer_signature
 
-    class Threshold(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
-        def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> Any:
-            return (model_input[column] < cut).astype("int64").to_numpy()
-
-    mlflow.pyfunc.save_model(
-        str(folder), python_model=Threshold(), signature=infer_signature(frame, frame.iloc[:, 0])
+    code = folder.parent / f"{folder.name}_model.py"
+    code.write_text(
+        "import mlflow.pyfunc\n"
+        "from mlflow.models import set_model\n\n\n"
+        "class Threshold(mlflow.pyfunc.PythonModel):\n"
+        "    def predict(self, context, model_input, params=None):\n"
+        f"        return (model_input[{column!r}] < {cut!r}).astype('int64').to_numpy()\n\n\n"
+        "set_model(Threshold())\n"
     )
+    mlflow.pyfunc.save_model(
+        str(folder), python_model=str(code), signature=infer_signature(frame, frame.iloc[:, 0])
+    )
+
+
+_TRUST_CODE = "scan:\n  loaders: [mlflow.pyfunc.loaders.code_model]\n"
 
 
 def test_pyfunc_folders_on_a_csv_without_a_train_step(in_tmp: Path, run_cli: CliRunner) -> None:
@@ -39,6 +48,16 @@ def test_pyfunc_folders_on_a_csv_without_a_train_step(in_tmp: Path, run_cli: Cli
     frame.assign(label=target).to_csv(in_tmp / "eval.csv", index=False)
     (in_tmp / "modelci.yaml").write_text("version: 1\ndata:\n  target: label\n")
 
+    # a loader that runs shipped code is not trusted until the project says so
+    untrusted = run_cli(
+        "compare", "--candidate", "good", "--production", "poor", "--data", "eval.csv"
+    )
+    assert untrusted.code == 1
+    assert "the candidate model is unsafe to load" in untrusted.err
+    assert "mlflow.pyfunc.loaders.code_model" in untrusted.err
+    assert not (in_tmp / ".modelci" / "compare" / "decision.json").exists()
+
+    (in_tmp / "modelci.yaml").write_text("version: 1\ndata:\n  target: label\n" + _TRUST_CODE)
     result = run_cli("compare", "--candidate", "good", "--production", "poor", "--data", "eval.csv")
     assert result.code == 0, result.err
 
@@ -51,7 +70,7 @@ def test_pyfunc_folders_on_a_csv_without_a_train_step(in_tmp: Path, run_cli: Cli
     assert plots == ["confusion_matrix.png"]
 
     (in_tmp / "modelci.yaml").write_text(
-        "version: 1\ndata:\n  target: label\ncompare:\n  rules:\n    roc_auc: {}\n"
+        "version: 1\ndata:\n  target: label\ncompare:\n  rules:\n    roc_auc: {}\n" + _TRUST_CODE
     )
     refused = run_cli(
         "compare", "--candidate", "good", "--production", "poor", "--data", "eval.csv"
