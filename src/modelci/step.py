@@ -81,19 +81,29 @@ class StepSpec:
         return self.help.strip().splitlines()[0]
 
 
-def run(spec: StepSpec, ctx: Context, *, stream: TextIO | None = None) -> StepResult:
+def run(
+    spec: StepSpec, ctx: Context, *, stream: TextIO | None = None, verbose: bool = False
+) -> StepResult:
     """Run a step and its tail."""
-    return finish(spec, ctx, spec.run(ctx), stream=stream)
+    return finish(spec, ctx, spec.run(ctx), stream=stream, verbose=verbose)
 
 
 def finish(
-    spec: StepSpec, ctx: Context, result: StepResult, *, stream: TextIO | None = None
+    spec: StepSpec,
+    ctx: Context,
+    result: StepResult,
+    *,
+    stream: TextIO | None = None,
+    verbose: bool = False,
 ) -> StepResult:
-    """Write, record, publish and comment: what every step does after its work."""
+    """Write, record, publish and comment: what every step does after its work.
+
+    The log shows the verdict and the checks that failed or warned; ``verbose`` adds every
+    passing check (the reports always hold them all)."""
     from modelci.ci import adapter
 
     step_dir = ctx.step_dir(spec.name)
-    publisher = adapter(ctx.ci.provider, ctx.env, stream)
+    publisher = adapter(ctx.ci.provider, ctx.env, stream, verbose=verbose)
     for output in spec.outputs:
         # every declared output is written (empty when the step has no value for it)
         result.outputs.setdefault(output.name, "")
@@ -186,7 +196,11 @@ def pipeline_steps(wanted: str | None) -> tuple[str, ...]:
 
 
 def run_pipeline(
-    ctx: Context, steps: tuple[str, ...], *, stream: TextIO | None = None
+    ctx: Context,
+    steps: tuple[str, ...],
+    *,
+    stream: TextIO | None = None,
+    verbose: bool = False,
 ) -> PipelineResult:
     """The main job: each step with the same tail as when it runs alone, stopping at the
     first failed gate (later steps would build on it)."""
@@ -194,7 +208,7 @@ def run_pipeline(
 
     outcome = PipelineResult([])
     for name in steps:
-        result = run(STEPS[name], ctx, stream=stream)
+        result = run(STEPS[name], ctx, stream=stream, verbose=verbose)
         outcome.results.append(result)
         if not result.passed:
             break
