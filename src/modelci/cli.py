@@ -238,6 +238,40 @@ _OS_HINTS = {
 }
 
 
+#: the extra that brings each library a step imports (pyproject.toml's optional dependencies)
+_EXTRAS = {
+    "numpy": "data",
+    "scipy": "data",
+    "pandas": "data",
+    "pyarrow": "data",
+    "mlflow": "registry",
+    "sklearn": "train",
+    "skops": "train",
+    "matplotlib": "compare",
+    "lz4": "scan",
+    "model_signing": "sign",
+    "sigstore": "sign",
+    "OpenSSL": "sign",
+    "cyclonedx": "sbom",
+    "packageurl": "sbom",
+    "lxml": "sbom",
+    "spdx_python_model": "sbom",
+}
+
+
+def missing_extra(exc: ImportError) -> str | None:
+    """What to install when a step's library is missing: the core install (``pip install
+    modelci``) has no ML stack, each step's libraries come with its extra."""
+    top = (exc.name or "").partition(".")[0]
+    extra = _EXTRAS.get(top)
+    if extra is None:
+        return None
+    return (
+        f"this step needs {top}, which modelci's core install does not include; install the "
+        f"step's extra: pip install 'modelci[{extra}]' (or 'modelci[all]')"
+    )
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI in-process and return its exit code (what tests call)."""
     args = sys.argv[1:] if argv is None else list(argv)
@@ -275,6 +309,13 @@ def _run(args: list[str]) -> int:
         return EXIT_INPUT
     except click.ClickException as exc:
         click.echo(f"modelci: error: {' '.join(exc.format_message().split())}", err=True)
+        return EXIT_INPUT
+    except ImportError as exc:
+        hint = missing_extra(exc)
+        if hint is None:
+            raise
+        _traceback(app, exc)
+        click.echo(f"modelci: error: {hint}", err=True)
         return EXIT_INPUT
     except OSError as exc:
         _traceback(app, exc)

@@ -198,3 +198,20 @@ def test_mlflow_telemetry_is_off_unless_the_user_chose() -> None:
     env["MLFLOW_DISABLE_TELEMETRY"] = "false"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.strip().splitlines()[-1] == "false"
+
+
+def test_a_missing_extra_is_one_line_naming_what_to_install(tmp_path: Path) -> None:
+    # the core install (`pip install modelci`) has no ML stack: numpy is missing
+    (tmp_path / "d.csv").write_text("a\n1\n")
+    (tmp_path / "c.yaml").write_text("version: 1\ncolumns:\n  a: {dtype: integer}\n")
+    code = (
+        "import sys; sys.modules['numpy'] = None; sys.modules['pyarrow'] = None\n"
+        "from modelci.cli import run\n"
+        "sys.exit(run(['validate-data', 'd.csv', '--contract', 'c.yaml']))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODELCI_")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "pip install 'modelci[data]'" in done.stderr
