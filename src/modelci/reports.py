@@ -72,12 +72,18 @@ def junit_xml(result: StepResult) -> bytes:
     )
     for check in result.checks:
         case = ET.SubElement(suite, "testcase", classname=f"modelci.{result.step}", name=check.name)
+        if check.file:
+            # GitLab's test report links the case to the file (it has no line annotations)
+            case.set("file", check.file)
+            if check.line:
+                case.set("line", str(check.line))
         if check.skipped:
             ET.SubElement(case, "skipped", message=check.message or "not judged")
         elif not check.passed:
             tag = "failure" if check.severity == "error" else "system-out"
+            where = f"{check.file}:{check.line}: " if check.file and check.line else ""
             detail = (
-                f"{check.message or check.rule}: observed {format_value(check.observed)}, "
+                f"{where}{check.message or check.rule}: observed {format_value(check.observed)}, "
                 f"expected {format_value(check.expected)}"
             )
             if tag == "failure":

@@ -160,3 +160,17 @@ def test_log_orders_table_level_rows_first() -> None:
     rows = [line.split()[:3] for line in table.splitlines()[3:]]
     assert rows == [["FAIL", "(table)", "drift.share"], ["FAIL", "a", "drift.ks"],
                     ["PASS", "b", "nullable"]]  # fmt: skip
+
+
+def test_junit_cases_carry_file_and_line(run_cli: CliRunner, in_tmp: Path) -> None:
+    # GitLab has no line annotations: its test report shows the case's file, and the
+    # failure message begins with file:line
+    import xml.etree.ElementTree as ET
+
+    _project(in_tmp, ["30,Oslo", "400,Rome"])
+    run_cli("validate-data")
+    root = ET.parse(in_tmp / ".modelci" / "validate-data" / "junit.xml").getroot()
+    case = next(c for c in root.iter("testcase") if c.get("name") == "age: max")
+    assert (case.get("file"), case.get("line")) == ("data/batch.csv", "3")
+    failure = case.find("failure")
+    assert failure is not None and failure.get("message", "").startswith("data/batch.csv:3: ")

@@ -49,7 +49,7 @@ def test_validate_data_prints_on_a_narrow_console(tmp_path: Path, encoding: str)
     assert "✅" in summary  # files are UTF-8 whatever the console
 
     lines = (project_dir / "data" / "train.csv").read_text().splitlines()
-    (project_dir / "bad.csv").write_text("\n".join(lines[:1] + [lines[1].replace(",", ",-", 1)]))
+    (project_dir / "bad.csv").write_text("\n".join([*lines[:1], lines[1].replace(",", ",-", 1)]))
     done = _modelci(project_dir, encoding, "validate-data", "bad.csv", "--no-drift")
     assert done.returncode == 1, done.stderr
     text = _decoded(done, encoding)
