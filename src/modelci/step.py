@@ -148,7 +148,10 @@ def _comment(spec: StepSpec, ctx: Context, result: StepResult, publisher: Adapte
     from modelci.comparing.comment import publish
 
     try:
-        publisher.note(f"modelci {spec.name}: {publish(result.markdown, ctx.env, step=spec.name)}")
+        note = publish(result.markdown, ctx.env, step=spec.name)
+        # Outside CI there is never a comment: saying so on every local run is noise.
+        if ctx.ci.provider != "local" or publisher.verbose:
+            publisher.note(f"modelci {spec.name}: {note}")
     except InfraError as exc:
         # The verdict is in the job summary and the reports; an unreachable or refusing
         # API must not turn a passed gate into a failed job.
