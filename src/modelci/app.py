@@ -1,13 +1,14 @@
 """What every command shares: global options, configuration, run folder, result hand-off.
 
-Commands stay thin: parse flags, build the :class:`Config`, call a step's ``run`` and pass the
-:class:`StepResult` to :meth:`App.finish`, which publishes it through the detected CI adapter
-and turns a failed gate into exit code 1.
+Commands stay thin: parse flags and call :meth:`App.run_step`, which builds the
+:class:`Config`, runs the step and its shared tail (:func:`modelci.step.run`: reports,
+manifest entry, CI adapter, PR/MR comment) and turns a failed gate into exit code 1.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 @dataclass
 class App:
     debug: bool = False
+    #: print every check (``-v``), not only the failing and warning ones
+    verbose: bool = False
     config_file: Path | None = None
     workdir: Path | None = None
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
@@ -37,7 +40,10 @@ class App:
         flags = dict(overrides or {})
         if self.workdir is not None:
             flags["workdir@--workdir"] = str(self.workdir)
-        return config_mod.load(self.config_file, env=self.env, overrides=flags)
+        config = config_mod.load(self.config_file, env=self.env, overrides=flags)
+        for warning in config.warnings:
+            print(f"modelci: warning: {warning}", file=sys.stderr)
+        return config
 
     def runfolder(self, config: config_mod.Config) -> RunFolder:
         path = config.path("workdir")
@@ -48,16 +54,7 @@ class App:
         from modelci import step
 
         ctx = step.Context.of(self.load_config(flags), self.env)
-        result = step.run(spec, ctx)
+        result = step.run(spec, ctx, verbose=self.verbose)
         if not result.passed:
-            raise GateFailed(result.summary)
-        return result
-
-    def finish(self, result: StepResult) -> StepResult:
-        """Publish the result where the pipeline shows it; a failed gate exits 1."""
-        from modelci.ci import detect
-
-        detect(self.env).publish(result)
-        if not result.passed:
-            raise GateFailed(result.summary)
+            raise GateFailed(result.summary)  # the one place its verdict line is printed
         return result

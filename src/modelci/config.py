@@ -8,6 +8,7 @@ so an error names where the bad value came from (file and key path, variable, or
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import os
 from collections.abc import Mapping
@@ -86,6 +87,8 @@ class Config:
     #: folder that relative paths in the project file are taken from
     base_dir: Path = field(default_factory=Path.cwd)
     file: Path | None = None
+    #: what the user should hear about but that does not stop the step (a misspelt variable)
+    warnings: list[str] = field(default_factory=list)
 
     def get(self, dotted: str, default: Any = None) -> Any:
         node: Any = self.data
@@ -155,6 +158,7 @@ def load(
         _merge(merged, layer, sources, str(path))
     env_layer, env_sources = _env_layer(env)
     _merge(merged, env_layer, sources, None, env_sources)
+    warnings = _misspelt(env)
     for raw_key, value in (overrides or {}).items():
         if value is None:
             continue
@@ -164,7 +168,7 @@ def load(
         _validate_value(key, value, flag or f"--{key}")
     _validate(merged, "configuration")
     base = path.parent.resolve() if path else Path.cwd()
-    return Config(merged, sources, base, path)
+    return Config(merged, sources, base, path, warnings)
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -302,6 +306,50 @@ def _env_layer(env: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
         _set(layer, dotted, value)
         sources[dotted] = name
     return layer, sources
+
+
+#: how alike a variable's name must be to a setting's to be taken for a misspelling of it;
+#: below this it is taken for a variable of the user's own that shares our prefix
+MISSPELT_CUTOFF = 0.8
+
+
+def _top_level_variables() -> dict[str, str]:
+    """Every top-level ``MODELCI_*`` name modelci reads, and what it sets."""
+    found = {env_name(key): key for key in schema()["properties"]}
+    found.update(dict.fromkeys(RESERVED_ENV, "a modelci variable"))
+    return found
+
+
+def _nearest(name: str) -> str | None:
+    """The modelci variable a top-level ``MODELCI_*`` name that is none of them was probably
+    meant to be. Names are compared without the shared prefix, which would make every name
+    look alike (``MODELCI_TEAM`` is no misspelling of ``MODELCI_TRAIN``)."""
+    known = _top_level_variables()
+    if name in known or any(name.startswith(f"{k}_") for k in known):
+        # MODELCI_TRAIN_RUN: a step's output (GitLab passes them on as dotenv variables)
+        return None
+    bare = {k[len(ENV_PREFIX) :]: k for k in known}
+    found = difflib.get_close_matches(name[len(ENV_PREFIX) :], bare, n=1, cutoff=MISSPELT_CUTOFF)
+    return bare[found[0]] if found else None
+
+
+def _misspelt(env: Mapping[str, str]) -> list[str]:
+    """One warning per top-level variable that looks like a misspelt setting. Nested ones
+    (``__``) are errors (:func:`_env_layer`); names far from every setting are the user's."""
+    warnings = []
+    known = _top_level_variables()
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or "__" in name or env[name] == "":
+            continue
+        nearest = _nearest(name)
+        if nearest is None:
+            continue
+        meaning = known[nearest]
+        what = meaning if meaning == "a modelci variable" else f"setting {meaning!r}"
+        warnings.append(
+            f"{name} is not a modelci variable and is ignored; did you mean {nearest} ({what})?"
+        )
+    return warnings
 
 
 def _parse_env(raw: str, node: Mapping[str, Any]) -> Any:

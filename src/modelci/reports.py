@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from modelci import fsutil
-from modelci.results import Check, StepResult, format_value, plain
+from modelci.results import Check, StepResult, format_value, ordered, plain
 
 MAX_TABLE_ROWS = 200
 REPORT = "report.json"
@@ -18,9 +18,28 @@ MARKS = {"skip": "⏭️", "pass": "✅", "warn": "⚠️", "fail": "❌"}
 
 
 def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
-    rows = sorted(checks, key=lambda c: c.passed) if failed_first else list(checks)
+    """The checks as people read them in a job summary or ``summary.md``: failures and
+    warnings in a table first (the gate's table-level rows before per-column ones), the
+    passing and skipped checks folded away below (``<details>``)."""
+    rows = ordered(checks) if failed_first else list(checks)
+    news = [c for c in rows if c.state in ("fail", "warn")]
+    quiet = [c for c in rows if c.state not in ("fail", "warn")]
+    parts: list[str] = []
+    if news:
+        parts.append(_table(news))
+    if quiet:
+        passed = sum(1 for c in quiet if c.state == "pass")
+        skipped = len(quiet) - passed
+        label = f"{passed} passing check{'s' if passed != 1 else ''}" + (
+            f", {skipped} skipped" if skipped else ""
+        )
+        parts.append(f"<details><summary>{label}</summary>\n\n{_table(quiet)}\n\n</details>")
+    return "\n\n".join(parts) if parts else "No checks."
+
+
+def _table(checks: list[Check]) -> str:
     lines = ["| | column | rule | observed | expected |", "|---|---|---|---|---|"]
-    for check in rows[:MAX_TABLE_ROWS]:
+    for check in checks[:MAX_TABLE_ROWS]:
         mark = MARKS[check.state]
         cells = (
             check.column or "(table)",
@@ -29,8 +48,9 @@ def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
             format_value(check.expected),
         )
         lines.append(f"| {mark} | " + " | ".join(markdown_cell(c) for c in cells) + " |")
-    if len(rows) > MAX_TABLE_ROWS:
-        lines.append(f"| | … {len(rows) - MAX_TABLE_ROWS} more checks in the JSON report | | | |")
+    if len(checks) > MAX_TABLE_ROWS:
+        more = len(checks) - MAX_TABLE_ROWS
+        lines.append(f"| | … {more} more checks in the JSON report | | | |")
     return "\n".join(lines)
 
 
@@ -52,12 +72,18 @@ def junit_xml(result: StepResult) -> bytes:
     )
     for check in result.checks:
         case = ET.SubElement(suite, "testcase", classname=f"modelci.{result.step}", name=check.name)
+        if check.file:
+            # GitLab's test report links the case to the file (it has no line annotations)
+            case.set("file", check.file)
+            if check.line:
+                case.set("line", str(check.line))
         if check.skipped:
             ET.SubElement(case, "skipped", message=check.message or "not judged")
         elif not check.passed:
             tag = "failure" if check.severity == "error" else "system-out"
+            where = f"{check.file}:{check.line}: " if check.file and check.line else ""
             detail = (
-                f"{check.message or check.rule}: observed {format_value(check.observed)}, "
+                f"{where}{check.message or check.rule}: observed {format_value(check.observed)}, "
                 f"expected {format_value(check.expected)}"
             )
             if tag == "failure":

@@ -58,6 +58,16 @@ class Check:
         return {k: v for k, v in data.items() if v is not None and v != ""}
 
 
+#: the order a table lists checks in: what broke the gate, then what to look at
+_STATE_ORDER: dict[State, int] = {"fail": 0, "warn": 1, "pass": 2, "skip": 3}
+
+
+def ordered(checks: list[Check]) -> list[Check]:
+    """Failures, then warnings, passes and skipped checks; within each, the table-level rows
+    that decide the gate (drift share, row count) before the per-column ones."""
+    return sorted(checks, key=lambda c: (_STATE_ORDER[c.state], c.column is not None))
+
+
 @dataclass
 class Record:
     """What the shared tail writes with the step's manifest entry (:func:`modelci.step.finish`).
@@ -153,10 +163,19 @@ def format_value(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return format_number(value)
     if isinstance(value, list):
         shown = ", ".join(format_value(v) for v in value[:5])
         return f"[{shown}{', …' if len(value) > 5 else ''}]"
     if isinstance(value, dict):
         return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
     return str(value)
+
+
+def format_number(value: float, *, signed: bool = False) -> str:
+    """4 significant digits; zero (negative zero, or what rounds to it) is ``0``, never
+    ``-0`` or ``+0``; ``signed`` marks positive values with ``+`` (a change or a bound)."""
+    text = f"{value:{'+' if signed else ''}.4g}"
+    if text.lstrip("+-") == "0":
+        return "0"
+    return text

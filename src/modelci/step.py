@@ -81,7 +81,9 @@ class StepSpec:
         return self.help.strip().splitlines()[0]
 
 
-def run(spec: StepSpec, ctx: Context, *, stream: TextIO | None = None) -> StepResult:
+def run(
+    spec: StepSpec, ctx: Context, *, stream: TextIO | None = None, verbose: bool = False
+) -> StepResult:
     """Run a step and its tail."""
     try:
         result = spec.run(ctx)
@@ -92,17 +94,25 @@ def run(spec: StepSpec, ctx: Context, *, stream: TextIO | None = None) -> StepRe
         if not exc.name or exc.name.split(".")[0] == "modelci":
             raise
         raise MissingExtra(f"modelci {spec.name}", spec.extras, exc.name) from None
-    return finish(spec, ctx, result, stream=stream)
+    return finish(spec, ctx, result, stream=stream, verbose=verbose)
 
 
 def finish(
-    spec: StepSpec, ctx: Context, result: StepResult, *, stream: TextIO | None = None
+    spec: StepSpec,
+    ctx: Context,
+    result: StepResult,
+    *,
+    stream: TextIO | None = None,
+    verbose: bool = False,
 ) -> StepResult:
-    """Write, record, publish and comment: what every step does after its work."""
+    """Write, record, publish and comment: what every step does after its work.
+
+    The log shows the verdict and the checks that failed or warned; ``verbose`` adds every
+    passing check (the reports always hold them all)."""
     from modelci.ci import adapter
 
     step_dir = ctx.step_dir(spec.name)
-    publisher = adapter(ctx.ci.provider, ctx.env, stream)
+    publisher = adapter(ctx.ci.provider, ctx.env, stream, verbose=verbose)
     for output in spec.outputs:
         # every declared output is written (empty when the step has no value for it)
         result.outputs.setdefault(output.name, "")
@@ -141,7 +151,10 @@ def _comment(spec: StepSpec, ctx: Context, result: StepResult, publisher: Adapte
     from modelci.comparing.comment import publish
 
     try:
-        publisher.note(f"modelci {spec.name}: {publish(result.markdown, ctx.env, step=spec.name)}")
+        note = publish(result.markdown, ctx.env, step=spec.name)
+        # Outside CI there is never a comment: saying so on every local run is noise.
+        if ctx.ci.provider != "local" or publisher.verbose:
+            publisher.note(f"modelci {spec.name}: {note}")
     except InfraError as exc:
         # The verdict is in the job summary and the reports; an unreachable or refusing
         # API must not turn a passed gate into a failed job.
@@ -191,7 +204,12 @@ def pipeline_steps(wanted: str | None) -> tuple[str, ...]:
 
 
 def run_pipeline(
-    ctx: Context, steps: tuple[str, ...], *, explicit: bool = False, stream: TextIO | None = None
+    ctx: Context,
+    steps: tuple[str, ...],
+    *,
+    explicit: bool = False,
+    stream: TextIO | None = None,
+    verbose: bool = False,
 ) -> PipelineResult:
     """The main job: each step with the same tail as when it runs alone, stopping at the
     first failed gate (later steps would build on it). A step that cannot run here is
@@ -214,7 +232,7 @@ def run_pipeline(
         if reason is not None:
             outcome.skipped[name] = reason
             continue
-        result = run(spec, ctx, stream=stream)
+        result = run(spec, ctx, stream=stream, verbose=verbose)
         outcome.results.append(result)
         if not result.passed:
             break

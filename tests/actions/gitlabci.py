@@ -72,6 +72,7 @@ def run_pipeline(
     env: Mapping[str, str] | None = None,
     schema_validation: bool = True,
     timeout: float = 300,
+    args: tuple[str, ...] = (),
 ) -> PipelineRun:
     base = {**clean_env(), **(env or {})}
     if path_prefix:
@@ -89,6 +90,7 @@ def run_pipeline(
             "--no-color",
             "--timestamps=false",
             f"--json-schema-validation={str(schema_validation).lower()}",
+            *args,
         ],
         cwd=project,
         env=base,

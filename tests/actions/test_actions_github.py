@@ -165,4 +165,4 @@ def test_example_workflow_inputs_work(runner: Runner, action_checkout: Path) -> 
 
     assert run.exit_code == 0, run.stdout + run.stderr
     assert run.outputs["passed"] == "true"
-    assert (runner.workspace / ".modelci" / "profile.json").is_file()
+    assert (runner.workspace / ".modelci" / "reference.mprof").is_file()

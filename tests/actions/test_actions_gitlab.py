@@ -132,8 +132,12 @@ def test_installs_modelci_from_source_when_none_on_path(
     )
 
 
+@pytest.mark.slow
 def test_example_pipeline_runs(tmp_path: Path, modelci_bin: Path) -> None:
-    """examples/gitlab/.gitlab-ci.yml, as committed, validates the quickstart project."""
+    """examples/gitlab/.gitlab-ci.yml, as committed: validate, train, compare and (started by
+    hand, as the rules say) promote the quickstart model, against a registry that outlives
+    the jobs (the CI/CD variable MLFLOW_TRACKING_URI; a sqlite store outside the project
+    stands in for the team's MLflow server)."""
     project = tmp_path / "repo"
     for part in ("gitlab-templates", "examples"):
         shutil.copytree(REPO / part, project / part)
@@ -141,10 +145,33 @@ def test_example_pipeline_runs(tmp_path: Path, modelci_bin: Path) -> None:
     git(project, "init", "-q", "-b", "main")
     git(project, "add", "-A")
     git(project, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    registry = tmp_path / "registry" / "mlflow.db"
+    registry.parent.mkdir()
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{registry}"}
 
-    run = run_pipeline(project, [modelci_bin])
+    run = run_pipeline(
+        project, [modelci_bin], env=env, timeout=900, args=("--manual", "modelci-promote")
+    )
 
-    assert run.passed(JOB), run.output
-    folder = run.artifacts(JOB) / ".modelci"
+    for job in ("modelci-validate-data", "modelci-train", "modelci-compare", "modelci-promote"):
+        assert run.passed(job), run.output
+    folder = run.artifacts("modelci-validate-data") / ".modelci"
     assert json.loads((folder / "validate-data" / "report.json").read_text())["passed"] is True
-    assert (folder / "profile.json").is_file()
+    assert (folder / "reference.mprof").is_file()
+    promoted = run.artifacts("modelci-promote") / ".modelci"
+    manifest = json.loads((promoted / "manifest.json").read_text())
+    assert set(manifest["steps"]) == {"validate-data", "train", "compare", "promote"}
+    assert "breast-cancer@champion" in run.job_log("modelci-promote")
+
+
+def test_example_pipeline_retrains_on_a_schedule_and_promotes_by_hand() -> None:
+    """The example's rules: schedules and web pipelines retrain; promote waits for a person
+    and runs on the default branch only."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "examples" / "gitlab" / ".gitlab-ci.yml").read_text())
+    for job in ("modelci-train", "modelci-compare"):
+        conditions = " ".join(r["if"] for r in config[job]["rules"])
+        assert '"schedule"' in conditions and '"web"' in conditions
+    [promote] = config["modelci-promote"]["rules"]
+    assert promote == {"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "when": "manual"}

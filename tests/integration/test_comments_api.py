@@ -341,3 +341,70 @@ def test_compare_command_posts_its_table_and_updates_it_on_the_next_push(
     assert "modelci compare: updated the comment on pull request #7" in second.out
     [ours] = [c for c in forge.comments if comment.marker("compare") in c["body"]]
     assert "❌ must not degrade" in ours["body"] and "✅ must not degrade" not in ours["body"]
+
+
+def _closed_port_url() -> str:
+    """A URL on 127.0.0.1 where nothing listens: the connection is refused."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
+@pytest.mark.parametrize("platform", ["github", "gitlab"])
+@pytest.mark.parametrize("fault", ["401", "refused", "403"])
+def test_a_comment_that_cannot_be_posted_never_fails_a_passed_compare(
+    platform: str,
+    fault: str,
+    github: tuple[FakeForge, str],
+    gitlab: tuple[FakeForge, str],
+    in_tmp: Path,
+    run_cli: CliRunner,
+    tmp_path: Path,
+) -> None:
+    from tests.unit.compare_support import project
+
+    forge, url = github if platform == "github" else gitlab
+    project(in_tmp, champion="1", candidate="2")
+    if fault == "refused":
+        url = _closed_port_url()
+    forge.forbid = fault == "403"
+    token = "wrong-token" if fault == "401" else TOKEN
+    if platform == "github":
+        env = _github_env(url, tmp_path, token=token)
+    else:
+        env = _gitlab_env(url, GITLAB_TOKEN=token)
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("")
+    env["GITHUB_STEP_SUMMARY"] = str(summary)
+
+    result = run_cli("compare", "--resamples", "200", env=env)
+
+    assert result.code == 0, result.err
+    assert "compare passed" in result.out
+    where = "pull request #7" if platform == "github" else "merge request !3"
+    if fault == "403":
+        # a read-only token (a fork's pull request) is normal: a note, not a warning
+        assert f"modelci compare: the token may not comment on {where}" in result.out
+        assert "warning" not in (result.out + result.err).lower().replace("warnings", "")
+    else:
+        shown = result.out + result.err
+        detail = "answered 401" if fault == "401" else "failed after 3 attempts"
+        if platform == "github":
+            assert (
+                "::warning title=modelci::modelci compare: the PR/MR comment was not posted"
+                in shown
+            )
+        else:
+            assert "warning: modelci compare: the PR/MR comment was not posted" in shown
+        assert detail in shown
+    assert TOKEN not in result.out + result.err and "wrong-token" not in result.out + result.err
+    assert forge.comments == []
+    # the verdict is still where the pipeline shows it
+    manifest = json.loads((in_tmp / ".modelci" / "manifest.json").read_text())
+    assert manifest["steps"]["compare"]["passed"] is True
+    if platform == "github":
+        assert "compare" in summary.read_text()

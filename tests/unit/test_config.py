@@ -7,6 +7,7 @@ import pytest
 
 from modelci import config
 from modelci.errors import ConfigError
+from tests.conftest import CliRunner
 
 
 def write(path: Path, text: str) -> Path:
@@ -84,6 +85,50 @@ def test_unrelated_prefixed_variable_is_ignored_but_nested_typo_is_refused() -> 
     config.load(None, env={"MODELCI_SOMETHING_ELSE": "x"}, search=False)
     with pytest.raises(ConfigError, match=r"MODELCI_DATA__PAHT: no setting 'data.paht'"):
         config.load(None, env={"MODELCI_DATA__PAHT": "x"}, search=False)
+
+
+@pytest.mark.parametrize(
+    ("name", "nearest"),
+    [
+        ("MODELCI_WORKDIRR", "MODELCI_WORKDIR (setting 'workdir')"),
+        ("MODELCI_CONTRCT", "MODELCI_CONTRACT (setting 'contract')"),
+        ("MODELCI_REGISTY", "MODELCI_REGISTRY (setting 'registry')"),
+        ("MODELCI_CONFG", "MODELCI_CONFIG (a modelci variable)"),
+    ],
+)
+def test_misspelt_top_level_variable_is_a_warning_naming_the_nearest(
+    name: str, nearest: str
+) -> None:
+    cfg = config.load(None, env={name: "x"}, search=False)
+    assert cfg.warnings == [
+        f"{name} is not a modelci variable and is ignored; did you mean {nearest}?"
+    ]
+    assert cfg.get("workdir") == ".modelci"  # ignored, not applied
+
+
+def test_variables_of_our_own_and_of_the_user_are_not_warned_about() -> None:
+    from modelci.ci.gitlab import GitLabAdapter
+    from modelci.results import StepResult
+    from modelci.steps import STEPS
+
+    env = {"MODELCI_SOMETHING_ELSE": "x", "MODELCI_TEAM": "ml", "MODELCI_WORKDIR": "w"}
+    # every step's outputs reach later GitLab jobs as MODELCI_<STEP>_<OUTPUT> variables
+    for spec in STEPS.values():
+        result = StepResult(spec.name, True, "", outputs={o.name: "v" for o in spec.outputs})
+        dotenv = GitLabAdapter({}).files(result)["outputs.env"]
+        assert isinstance(dotenv, str)
+        env.update(line.split("=", 1) for line in dotenv.splitlines())  # type: ignore[misc]
+    assert config.load(None, env=env, search=False).warnings == []
+
+
+def test_misspelt_variable_warns_on_the_command_line(run_cli: CliRunner, in_tmp: Path) -> None:
+    res = run_cli("config", "show", env={"MODELCI_WORKDIRR": "elsewhere"})
+    assert res.code == 0, res.err
+    assert res.err == (
+        "modelci: warning: MODELCI_WORKDIRR is not a modelci variable and is ignored; "
+        "did you mean MODELCI_WORKDIR (setting 'workdir')?\n"
+    )
+    assert "workdir: .modelci" in res.out
 
 
 def test_bad_env_value_names_the_variable() -> None:

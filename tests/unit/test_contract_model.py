@@ -148,6 +148,26 @@ def test_yaml_1_2_numbers_and_booleans(tmp_path: Path) -> None:
     assert contract.columns["b"].allowed == ("yes", "no", True)
 
 
+@pytest.mark.parametrize("key", ["null", "~", "Null", "NULL"])
+def test_a_null_column_key_is_refused_at_its_line(tmp_path: Path, key: str) -> None:
+    text = f"version: 1\ncolumns:\n  a: {{dtype: integer}}\n  {key}: {{dtype: string}}\n"
+    message = refused(tmp_path, text)
+    assert "contract.yaml:4: columns: a column without a name" in message
+
+
+def test_a_column_named_null_when_quoted(tmp_path: Path) -> None:
+    contract = load_contract(write(tmp_path, "version: 1\ncolumns:\n  'null': {}\n"))
+    assert list(contract.columns) == ["null"]
+
+
+def test_column_keys_keep_the_name_as_written(tmp_path: Path) -> None:
+    # YAML reads these keys as a boolean, numbers and a date; the data's columns are named
+    # by the text, so that is the column name.
+    text = "version: 1\ncolumns:\n  true: {}\n  1.50: {}\n  1e3: {}\n  2024-01-01: {}\n  7: {}\n"
+    contract = load_contract(write(tmp_path, text))
+    assert list(contract.columns) == ["true", "1.50", "1e3", "2024-01-01", "7"]
+
+
 def test_a_column_given_as_a_list(tmp_path: Path) -> None:
     message = refused(tmp_path, "version: 1\ncolumns:\n  a: [1]\n")
     assert "contract.yaml:3: columns.a: expected a mapping or nothing, got a list" in message

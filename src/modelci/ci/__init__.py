@@ -25,8 +25,10 @@ ADAPTERS: dict[Provider, type[Adapter]] = {
 }
 
 
-def adapter(found: Provider, env: Mapping[str, str], stream: TextIO | None = None) -> Adapter:
-    return ADAPTERS[found](env, stream)
+def adapter(
+    found: Provider, env: Mapping[str, str], stream: TextIO | None = None, *, verbose: bool = False
+) -> Adapter:
+    return ADAPTERS[found](env, stream, verbose=verbose)
 
 
 def detect(env: Mapping[str, str] | None = None) -> Adapter:

@@ -21,6 +21,7 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
     Steps run in order in one run folder, each exactly as when run alone (reports, manifest
     entry, CI outputs, PR/MR comment), and the pipeline stops at the first failed gate.
     """
+    from modelci.ci.base import verdict_line
     from modelci.step import Context, pipeline_steps, run_pipeline
 
     if project is not None and app.config_file is None:
@@ -30,17 +31,15 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
         app.config_file = candidate
     chosen = pipeline_steps(steps)
     ctx = Context.of(app.load_config(), app.env)
-    outcome = run_pipeline(ctx, chosen, explicit=steps is not None)
+    outcome = run_pipeline(ctx, chosen, explicit=steps is not None, verbose=app.verbose)
     click.echo("")
     for result in outcome.results:
-        # Most summaries already begin with the step's name ("train passed: ...").
-        line = result.summary
-        if not line.startswith(f"{result.step} "):
-            line = f"{result.step}: {line}"
-        click.echo(f"{'PASS' if result.passed else 'FAIL'}  {line}")
+        if result.passed:
+            click.echo(f"PASS  {verdict_line(result)}")
     for name, reason in outcome.skipped.items():
         click.echo(f"SKIP  {name}: {reason}")
     click.echo(f"run folder: {os.path.relpath(ctx.runfolder.path)}")
     failed = [r for r in outcome.results if not r.passed]
     if failed:
-        raise GateFailed(failed[0].summary)
+        # the failed step's verdict is printed once, as the error line
+        raise GateFailed(verdict_line(failed[0]))

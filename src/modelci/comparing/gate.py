@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from modelci.comparing.decision import Budget, RuleVerdict, SliceVerdict
+from modelci.results import format_number
 
 #: failures named in the summary line; the rest are counted
 SHOWN_FAILURES = 3
@@ -52,10 +53,11 @@ def failure(item: RuleVerdict) -> str:
     low, bound = item.improvement_low, item.threshold
     if low is None or bound is None:
         return f"{where} is undefined on these rows"
-    evidence = f"{item.confidence:.0%} lower bound of the improvement {low:+.4g}"
+    shown = format_number(low, signed=True)
+    evidence = f"{item.confidence:.0%} lower bound of the improvement {shown}"
     if item.rule == "must improve":
-        return f"{where} did not improve by more than {bound:.4g} ({evidence})"
-    return f"{where} may be worse than production by more than {-bound:.4g} ({evidence})"
+        return f"{where} did not improve by more than {format_number(bound)} ({evidence})"
+    return f"{where} may be worse than production by more than {format_number(-bound)} ({evidence})"
 
 
 def _names(budgets: Sequence[Budget]) -> str:

@@ -17,7 +17,7 @@ from modelci.comparing.decision import Decision, RuleVerdict, SkippedSlice, Slic
 from modelci.comparing.plots import make_plots
 from modelci.comparing.report import interval_heading
 from modelci.metrics import Predictions
-from modelci.results import format_value
+from modelci.results import format_number, format_value
 
 REPORT = "report.html"
 
@@ -53,14 +53,14 @@ def _cell(value: float | None) -> str:
 
 
 def _signed(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.4g}"
+    return "—" if value is None else format_number(value, signed=True)
 
 
 def _interval(item: RuleVerdict) -> str:
     low, high = item.interval
     if low is None or high is None:
         return "—"
-    return f"[{low:+.4g}, {high:+.4g}]"
+    return f"[{format_number(low, signed=True)}, {format_number(high, signed=True)}]"
 
 
 def _rows(items: Sequence[SliceVerdict], with_scope: bool) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from modelci.comparing.decision import Decision, RuleVerdict, SkippedSlice, SliceVerdict
 from modelci.reports import markdown_cell
-from modelci.results import format_value
+from modelci.results import format_number, format_value
 
 
 def _num(value: float | None) -> str:
@@ -14,14 +14,14 @@ def _num(value: float | None) -> str:
 
 
 def _signed(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.4g}"
+    return "—" if value is None else format_number(value, signed=True)
 
 
 def _interval(item: RuleVerdict) -> str:
     low, high = item.interval
     if low is None or high is None:
         return "—"
-    return f"[{low:+.4g}, {high:+.4g}]"
+    return f"[{format_number(low, signed=True)}, {format_number(high, signed=True)}]"
 
 
 def _verdict(item: SliceVerdict) -> str:

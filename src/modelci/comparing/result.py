@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelci.comparing.decision import Decision, SkippedSlice, SliceVerdict
 from modelci.comparing.report import markdown
-from modelci.results import Check, StepResult
+from modelci.results import Check, StepResult, format_number
 
 STEP = "compare"
 
@@ -53,7 +53,9 @@ def _check(item: SliceVerdict) -> Check:
         passed=item.passed,
         column=None if item.on_all_rows else item.scope,
         observed=item.improvement_low,
-        expected=f"> {item.threshold:+.4g}" if item.threshold is not None else None,
+        expected=None
+        if item.threshold is None
+        else f"> {format_number(item.threshold, signed=True)}",
         message=item.reason,
     )
 

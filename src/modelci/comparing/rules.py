@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from modelci.comparing.decision import ALL_ROWS, McNemar, RuleVerdict, finite
 from modelci.errors import ConfigError
 from modelci.metrics import DEFAULT_METRIC, METRICS, Direction, UnknownMetric, resolve
+from modelci.results import format_number
 
 if TYPE_CHECKING:
     from modelci.comparing.stats import Interval
@@ -139,8 +140,8 @@ def decide(
     elif rule.min_improvement is not None:
         passed = low > bound
         reason = (
-            f"{pct} lower bound of the improvement {low:+.4g} "
-            f"{'>' if passed else '<='} required {bound:+.4g}"
+            f"{pct} lower bound of the improvement {format_number(low, signed=True)} "
+            f"{'>' if passed else '<='} required {format_number(bound, signed=True)}"
         )
         if passed and mcnemar is not None:
             alpha = 1.0 - interval.confidence
@@ -154,8 +155,8 @@ def decide(
     else:
         passed = low > bound
         reason = (
-            f"{pct} lower bound of the improvement {low:+.4g} "
-            f"{'>' if passed else '<='} allowed {bound:+.4g}"
+            f"{pct} lower bound of the improvement {format_number(low, signed=True)} "
+            f"{'>' if passed else '<='} allowed {format_number(bound, signed=True)}"
         )
     return RuleVerdict(
         metric=rule.metric,

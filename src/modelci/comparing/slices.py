@@ -89,9 +89,11 @@ def build(spec: SliceSpec, data: pd.DataFrame, source: str) -> list[Slice]:
     column = data[spec.column]
     if spec.bins:
         binned = pd.qcut(column, q=spec.bins, duplicates="drop")
+        intervals = list(binned.cat.categories)
+        labels = interval_labels([(i.left, i.right) for i in intervals])
         return [
-            Slice(spec, str(interval), (binned == interval).to_numpy())
-            for interval in binned.cat.categories
+            Slice(spec, label, (binned == interval).to_numpy())
+            for label, interval in zip(labels, intervals, strict=True)
         ]
     if spec.values is not None:
         values = list(spec.values)
@@ -108,3 +110,20 @@ def build(spec: SliceSpec, data: pd.DataFrame, source: str) -> list[Slice]:
         except TypeError:
             values = sorted(values, key=str)
     return [Slice(spec, str(v), (column == v).to_numpy(dtype=bool)) for v in values]
+
+
+def interval_labels(bounds: list[tuple[float, float]]) -> list[str]:
+    """Quantile bins as people read them, ``(7.759, 11.61]`` rather than the float noise of
+    ``(7.7589999999999995, 11.608]``: the fewest significant digits (4 at least) that keep
+    every label distinct."""
+
+    for digits in range(4, 18):
+        labels = [f"({_rounded(low, digits)}, {_rounded(high, digits)}]" for low, high in bounds]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [f"({low!r}, {high!r}]" for low, high in bounds]
+
+
+def _rounded(value: float, digits: int) -> str:
+    text = f"{float(value):.{digits}g}"
+    return "0" if text.lstrip("+-") == "0" else text

@@ -536,8 +536,11 @@ def parse_contract(data: Any, path: str | Path, node: yaml.Node | None = None) -
             f"found {_type_name(data)}",
             line=_line_of(node, ()),
         )
+    names = _column_names(data.get("columns"), node, source)
     _validate_schema(data, refuse)
-    columns = {str(name): _column(str(name), raw, refuse) for name, raw in data["columns"].items()}
+    columns = {
+        names[i]: _column(names[i], raw, refuse) for i, raw in enumerate(data["columns"].values())
+    }
     targets = [name for name, spec in columns.items() if spec.role == "target"]
     if len(targets) > 1:
         raise refuse(
@@ -553,6 +556,42 @@ def parse_contract(data: Any, path: str | Path, node: yaml.Node | None = None) -
         version=int(data["version"]),
         description=str(data.get("description", "")),
     )
+
+
+def _column_names(columns: Any, node: yaml.Node | None, source: Path) -> list[str]:
+    """The column names as written: YAML reads ``true:`` as a boolean and ``1.50:`` as a
+    number, but the data's column is named ``true`` or ``1.50``; a null key (``null:``,
+    ``~:``, a bare ``:``) names no column at all and is refused at its line."""
+    if not isinstance(columns, dict):
+        return []
+    keys: list[yaml.Node | None] = [None] * len(columns)
+    found = _mapping_child(node, "columns")
+    if found is not None and len(found.value) == len(columns):
+        keys = [key for key, _ in found.value]
+    names = []
+    for name, key in zip(columns, keys, strict=True):
+        line = key.start_mark.line + 1 if key is not None else None
+        if name is None:
+            raise DataError(
+                source,
+                "columns: a column without a name (a null key such as 'null:' or '~:'); "
+                "write the column's name, quoted if it is 'null'",
+                line=line,
+            )
+        if isinstance(name, str) or not isinstance(key, yaml.ScalarNode):
+            names.append(str(name))
+        else:
+            names.append(key.value)
+    return names
+
+
+def _mapping_child(node: yaml.Node | None, key: str) -> yaml.MappingNode | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key_node, value in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return value if isinstance(value, yaml.MappingNode) else None
+    return None
 
 
 def load_contract(path: str | Path) -> Contract:

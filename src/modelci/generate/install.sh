@@ -9,14 +9,19 @@ else
   venv="$PWD/.modelci-venv"
   trap 'rm -rf "$venv"' EXIT
   python3 -m venv --without-pip "$venv"
-  # the step's extras: on the package name, or on a source folder or wheel given as source
-  if [ -z "${MODELCI_PIP_SPEC}" ]; then
-    spec="modelci[${MODELCI_EXTRAS}]==${MODELCI_VERSION}"
-  elif [ -e "${MODELCI_PIP_SPEC}" ]; then
-    spec="${MODELCI_PIP_SPEC}[${MODELCI_EXTRAS}]"
-  else
-    spec="${MODELCI_PIP_SPEC}"
-  fi
+  # the step's extras: on a URL (the repository at a commit), a source folder or a wheel;
+  # a requirement (modelci[data]==X.Y.Z from a package index) is taken as written
+  case "${MODELCI_PIP_SPEC}" in
+    "") spec="modelci[${MODELCI_EXTRAS}]==${MODELCI_VERSION}" ;;
+    git+*|http://*|https://*|file://*) spec="modelci[${MODELCI_EXTRAS}] @ ${MODELCI_PIP_SPEC}" ;;
+    *)
+      if [ -e "${MODELCI_PIP_SPEC}" ]; then
+        spec="${MODELCI_PIP_SPEC}[${MODELCI_EXTRAS}]"
+      else
+        spec="${MODELCI_PIP_SPEC}"
+      fi
+      ;;
+  esac
   python3 -m pip --python "$venv/bin/python" install --quiet --disable-pip-version-check \
     --no-input -- "$spec"
   export PATH="$venv/bin:$PATH"

@@ -16,6 +16,9 @@ from modelci.generate.actions import input_description
 from modelci.inputs import Input
 from modelci.step import StepSpec
 
+#: where the templates (and modelci itself) are published: a job installs modelci from here,
+#: at the release tag of the template's version unless ``modelci-source`` says otherwise
+REPOSITORY = "https://github.com/modelci/modelci"
 #: the stage each step's job runs in by default (GitLab's default stages)
 STAGES = {"promote": "deploy", "verify": "deploy"}
 #: the modelci jobs each job waits for when they are in the pipeline, oldest first: every
@@ -25,12 +28,20 @@ PREVIOUS = {
     "compare": ("train",),
     "scan": ("train", "compare"),
     "sign": ("train", "compare", "scan"),
+    "sbom": ("train", "compare", "scan", "sign"),
+    "provenance": ("train", "compare", "scan", "sign", "sbom"),
     "verify": ("sign",),
     "promote": ("compare", "scan", "sign", "verify"),
 }
 INTEGER = r"^-?[0-9]*$"
 NUMBER = r"^(-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)?$"
 CHAR = r"^.?$"
+
+
+def default_source() -> str:
+    """modelci from its repository at the tag of this version: the templates of a release
+    install the same release (nothing is published to a package index)."""
+    return f"git+{REPOSITORY}@v{__version__}"
 
 
 def install_script() -> str:
@@ -66,8 +77,10 @@ def header(spec: StepSpec) -> dict[str, Any]:
             "default": STAGES.get(spec.name, "test"),
         },
         "image": {
-            "description": "Image the job runs in (Python 3.11 or newer).",
-            "default": "python:3.11-slim",
+            "description": "Image the job runs in: Python 3.11 or newer, with git when modelci "
+            "is installed from its repository (the default modelci-source); an image with "
+            "modelci-version installed skips the install.",
+            "default": "python:3.11",
         },
         "modelci-version": {
             "description": "modelci version to use; an installed modelci of this version is "
@@ -76,11 +89,12 @@ def header(spec: StepSpec) -> dict[str, Any]:
             "regex": r"^[0-9]+\.[0-9]+\.[0-9]+([.+-]?[A-Za-z0-9.]+)?$",
         },
         "modelci-source": {
-            "description": "What pip installs when no modelci of modelci-version is on PATH (a "
-            "requirement, a wheel or a source folder; the step's extras are added to a "
-            "wheel or folder). Empty installs modelci[<extras>]==<modelci-version> from the "
-            "package index.",
-            "default": "",
+            "description": "Where pip installs modelci from when no modelci of modelci-version "
+            "is on PATH, with the step's extras: a URL pip takes (default: this repository at "
+            "the release tag; pin the commit you include the templates from, "
+            f"git+{REPOSITORY}@<commit SHA>), a wheel, a source folder, or a requirement "
+            "(modelci[data]==X.Y.Z from your package index).",
+            "default": default_source(),
         },
     }
     for item in spec.inputs:
@@ -148,15 +162,28 @@ def job(spec: StepSpec) -> dict[str, Any]:
 
 def comment(spec: StepSpec) -> str:
     first = next((i for i in spec.inputs if i.ci and i.env is None), None)
-    example = f"\n#       inputs:\n#         {first.name}: ..." if first else ""
-    return (
-        f"# modelci {spec.name}: {spec.summary}\n"
-        "#\n"
-        "#   include:\n"
-        f"#     - remote: <this file's URL at a release commit>   # or project:/ref:/file:"
-        f"{example}\n"
-        "#\n"
-        "# Inputs reach the job only as `variables:` with `expand: false`: a value is never\n"
-        "# interpolated into the script, and `$VAR` in a value stays literal. Empty inputs mean\n"
-        '# "not given": modelci.yaml or the default applies.\n'
-    )
+    example = f"\n#         {first.name}: ..." if first else ""
+    raw = REPOSITORY.replace("https://github.com/", "https://raw.githubusercontent.com/")
+    lines = [
+        f"# modelci {spec.name}: {spec.summary}",
+        "#",
+        "#   include:",
+        f"#     - remote: {raw}/<commit SHA>/gitlab-templates/{spec.name}.yml",
+        "#       inputs:",
+        f"#         modelci-source: git+{REPOSITORY}@<commit SHA>   # the same commit" + example,
+        "#",
+        "# Inputs reach the job only as `variables:` with `expand: false`: a value is never",
+        "# interpolated into the script, and `$VAR` in a value stays literal. Empty inputs mean",
+        '# "not given": modelci.yaml or the default applies.',
+    ]
+    if spec.name in PREVIOUS:
+        before = PREVIOUS[spec.name]
+        lines += [
+            "#",
+            f"# The job needs <prefix>modelci-{before} (optional) and gets its run folder. When",
+            "# that job is not in the pipeline, GitLab starts this one at once, without waiting",
+            "# for earlier stages; if jobs of your own must finish first, extend its needs:",
+            f"#   modelci-{spec.name}:",
+            f"#     needs: [your-job, {{job: modelci-{before}, optional: true}}]",
+        ]
+    return "\n".join(lines) + "\n"

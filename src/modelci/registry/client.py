@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from modelci.config import Config
-from modelci.errors import InfraError, InputError, first_line
+from modelci.errors import InfraError, InputError, ModelciError, first_line
 from modelci.registry.location import Location
 
 
@@ -54,9 +54,14 @@ def is_missing(exc: BaseException) -> bool:
     return code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
 
 
-def call_failed(what: str, location: Location, exc: BaseException) -> InfraError:
+def call_failed(what: str, location: Location, exc: BaseException) -> ModelciError:
+    """A registry call that failed: a store that cannot be written says so (exit 2), any
+    other failure names the registry and the call (exit 3)."""
+    from modelci.registry.connection import store_error
     from modelci.secrets import hide_credentials
 
+    if (problem := store_error(location, exc)) is not None:
+        return problem
     return InfraError(
         f"model registry at {location.display}: {what} failed "
         f"({hide_credentials(first_line(exc))}); check the server"

@@ -9,6 +9,7 @@ came from.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import time
@@ -16,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from modelci.errors import InfraError, first_line
+from modelci.errors import InfraError, InputError, first_line
 from modelci.registry.location import Location
 from modelci.secrets import hide_credentials
 
@@ -123,13 +124,79 @@ def reachable(location: Location, policy: RetryPolicy, env: Mapping[str, str]) -
         yield
 
 
+#: what a database store says when it cannot be written, what that means, and what to do
+STORE_FAILURES = (
+    (
+        "readonly database",
+        "is read-only",
+        "make the database file and its folder writable, or set {origin} to a writable store",
+    ),
+    (
+        "unable to open database file",
+        "cannot be opened",
+        "check that the file and its folder exist and are writable, or set {origin} to "
+        "another store",
+    ),
+    (
+        "database or disk is full",
+        "is on a full disk",
+        "free disk space where the store lives, or set {origin} to another store",
+    ),
+    (
+        "disk I/O error",
+        "failed reading or writing the disk",
+        "check the disk the store lives on, or set {origin} to another store",
+    ),
+)
+#: the loggers through which MLflow prints a database error's traceback before raising it
+NOISY_LOGGERS = ("mlflow.store.db.utils",)
+
+
+def store_error(location: Location, exc: BaseException) -> InputError | None:
+    """A store that cannot be written (read-only, full disk) as one line that names the store
+    and what to do (exit 2: the setting or the machine needs fixing, retrying will not help);
+    ``None`` for any other failure."""
+    text = str(exc)
+    for marker, what, todo in STORE_FAILURES:
+        if marker in text:
+            return InputError(
+                f"MLflow store {location.display} {what} ({marker}); "
+                + todo.format(origin=_origin(location))
+            )
+    return None
+
+
+def _origin(location: Location) -> str:
+    """Where to point a different store: the setting or variable this one came from."""
+    if location.ephemeral and location.artifact_location is not None:
+        return "MLFLOW_TRACKING_URI (or registry.tracking_uri)"
+    return location.origin
+
+
+@contextlib.contextmanager
+def quiet_store() -> Iterator[None]:
+    """Keep MLflow from printing a database error's traceback (eighty lines in a CI log):
+    the error is still raised, and reported in one line."""
+    loggers = [logging.getLogger(name) for name in NOISY_LOGGERS]
+    saved = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, was in zip(loggers, saved, strict=True):
+            logger.disabled = was
+
+
 @contextlib.contextmanager
 def infra_errors(location: Location) -> Iterator[None]:
-    """Connection failures while talking to the store become InfraError naming the URI."""
+    """Connection failures while talking to the store become InfraError naming the URI; a
+    store that cannot be written becomes an InputError saying so (:func:`store_error`)."""
     import requests
 
     try:
-        yield
+        with quiet_store():
+            yield
     except requests.exceptions.RequestException as exc:
         raise InfraError(
             f"MLflow tracking server {location.display} failed: {type(exc).__name__}; "
@@ -138,6 +205,8 @@ def infra_errors(location: Location) -> Iterator[None]:
     except Exception as exc:
         from mlflow.exceptions import MlflowException
 
+        if isinstance(exc, MlflowException) and (problem := store_error(location, exc)):
+            raise problem from exc
         if isinstance(exc, MlflowException) and _is_connection_error(exc):
             raise InfraError(
                 f"MLflow tracking server {location.display} failed: "

@@ -113,10 +113,14 @@ def _reference_profile(config: Config, path: Path, contract: Contract | None) ->
     return profile
 
 
-def _display(path: Path) -> str:
+def _display(path: str | Path) -> str:
+    """A path as logs and reports show it: relative to the project (where modelci runs, the
+    repository's root in CI) when inside it, so annotations and readers find the file."""
+    if "*" in str(path) or "://" in str(path):
+        return str(path)
     try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except (ValueError, OSError):
         return str(path)
 
 
@@ -133,7 +137,7 @@ def _result(
     passed = not failed
     verdict = "passed" if passed else "failed"
     summary = (
-        f"validate-data {verdict}: {dataset.source} ({dataset.rows:,} rows, "
+        f"validate-data {verdict}: {_display(dataset.source)} ({dataset.rows:,} rows, "
         f"{len(dataset.columns)} columns), {len(checks)} checks, {len(failed)} failed"
         + (f", {len(warnings)} warnings" if warnings else "")
         + (f", drift share {drift_share:.2f}" if drift_share is not None else "")
@@ -143,11 +147,11 @@ def _result(
         worst = ", ".join(c.name for c in failed[:3])
         summary += f" ({worst}{', …' if len(failed) > 3 else ''})"
     lines = [
-        f"**{'✅ passed' if passed else '❌ failed'}** — `{dataset.source}`: "
+        f"**{'✅ passed' if passed else '❌ failed'}** — `{_display(dataset.source)}`: "
         f"{dataset.rows:,} rows × {len(dataset.columns)} columns, digest `{dataset.digest}`",
         "",
-        f"- contract: `{contract_path}`" if contract_path else "- contract: none",
-        f"- reference: `{reference_path}`"
+        f"- contract: `{_display(contract_path)}`" if contract_path else "- contract: none",
+        f"- reference: `{_display(reference_path)}`"
         if reference_path
         else "- reference: none (no drift check)",
         f"- checks: {len(checks)}, failed: {len(failed)}, warnings: {len(warnings)}",
