@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,11 +52,19 @@ class PipelineRun:
 
 def make_project(folder: Path, template: Path, inputs: Mapping[str, str]) -> Path:
     """A git project (in ``folder``, which may already hold data files) including the template."""
+    return make_project_with(folder, [(template, inputs)])
+
+
+def make_project_with(folder: Path, includes: Sequence[tuple[Path, Mapping[str, str]]]) -> Path:
+    """A git project (in ``folder``) including several templates, each with its inputs, as
+    one pipeline that chains steps would."""
     folder.mkdir(parents=True, exist_ok=True)
-    copied = folder / "templates" / template.name
-    copied.parent.mkdir(exist_ok=True)
-    shutil.copy2(template, copied)
-    include = [{"local": f"templates/{template.name}", "inputs": dict(inputs)}]
+    include = []
+    for template, inputs in includes:
+        copied = folder / "templates" / template.name
+        copied.parent.mkdir(exist_ok=True)
+        shutil.copy2(template, copied)
+        include.append({"local": f"templates/{template.name}", "inputs": dict(inputs)})
     (folder / ".gitlab-ci.yml").write_text(yaml.safe_dump({"include": include}, sort_keys=False))
     git(folder, "init", "-q", "-b", "main")
     git(folder, "remote", "add", "origin", "https://gitlab.example.com/group/project.git")
@@ -73,7 +81,11 @@ def run_pipeline(
     schema_validation: bool = True,
     timeout: float = 300,
     args: tuple[str, ...] = (),
+    variables: Mapping[str, str] | None = None,
 ) -> PipelineRun:
+    """Run the project's pipeline (``args``: more gitlab-ci-local options). ``variables``
+    reach every job as CI/CD variables set in the project's settings would (``--variable``),
+    never through a file of the project."""
     base = {**clean_env(), **(env or {})}
     if path_prefix:
         base["PATH"] = ":".join([*(str(p) for p in path_prefix), base.get("PATH", "")])
@@ -91,6 +103,7 @@ def run_pipeline(
             "--timestamps=false",
             f"--json-schema-validation={str(schema_validation).lower()}",
             *args,
+            *(f"--variable={name}={value}" for name, value in (variables or {}).items()),
         ],
         cwd=project,
         env=base,
