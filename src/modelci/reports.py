@@ -6,7 +6,6 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from modelci import fsutil
 from modelci.results import Check, StepResult, format_value, ordered, plain
 
 MAX_TABLE_ROWS = 200
@@ -104,28 +103,18 @@ def step_reports(result: StepResult, step_dir: Path) -> dict[str, str | bytes]:
     result.files.update(
         {"report": step_dir / REPORT, "summary": step_dir / SUMMARY, "junit": step_dir / JUNIT}
     )
-    result.outputs.setdefault("report", str(step_dir / REPORT))
+    # A declared output the step left without a value is already there, empty: fill it.
+    if not result.outputs.get("report"):
+        result.outputs["report"] = str(step_dir / REPORT)
     files: dict[str, str | bytes] = {
         SUMMARY: result.markdown + "\n",
         JUNIT: junit_xml(result),
     }
     if result.sarif is not None:
         result.files["sarif"] = step_dir / SARIF
-        result.outputs.setdefault("sarif", str(step_dir / SARIF))
+        if not result.outputs.get("sarif"):
+            result.outputs["sarif"] = str(step_dir / SARIF)
         files[SARIF] = json.dumps(result.sarif, indent=2) + "\n"
     # last: the report lists the outputs, the sarif one included
     files[REPORT] = json.dumps(plain(result.to_dict()), indent=2) + "\n"
     return files
-
-
-def write_step_reports(result: StepResult, step_dir: Path) -> StepResult:
-    """Write report.json, summary.md and junit.xml for a step; record their paths."""
-    step_dir.mkdir(parents=True, exist_ok=True)
-    result.files.setdefault("report", step_dir / "report.json")
-    result.files.setdefault("summary", step_dir / "summary.md")
-    result.files.setdefault("junit", step_dir / "junit.xml")
-    result.outputs.setdefault("report", str(result.files["report"]))
-    fsutil.write_text(result.files["summary"], result.markdown + "\n")
-    fsutil.write_bytes(result.files["junit"], junit_xml(result))
-    fsutil.write_json(result.files["report"], result.to_dict())
-    return result

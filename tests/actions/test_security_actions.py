@@ -228,12 +228,6 @@ def test_scan_action_passes_the_trained_model(release: ReleaseJob) -> None:
     assert run.annotations == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: step.finish() sets every declared output to '' before reports.step_reports() "
-    "adds `sarif` with setdefault, so the scan action's `sarif` output (and MODELCI_SCAN_SARIF, "
-    "report.json outputs.sarif) is empty",
-)
 def test_scan_action_sarif_output_names_the_report(release: ReleaseJob) -> None:
     sarif = release.runs["scan"].outputs["sarif"]
 
@@ -391,12 +385,6 @@ def test_scan_action_blocks_a_malicious_pickle_without_loading_it(
     assert not malicious_scan.sentinel.exists(), "the scan ran the pickle"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the scan's ::error annotation gives file= relative to the scanned folder "
-    "('weights.pkl'), not to the workspace ('models/weights.pkl') as the SARIF does, so GitHub "
-    "cannot place it on the file",
-)
 def test_scan_annotation_points_at_the_file_in_the_repository(
     malicious_scan: MaliciousScan,
 ) -> None:
@@ -511,12 +499,6 @@ def test_gitlab_templates_chain_scan_sign_verify_sbom_provenance(
     _assert_no_password(texts, run.project, home, trained)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: gitlab-templates/sbom.yml and provenance.yml have no `needs:` and share stage "
-    "`test` with scan and sign, so by default they run beside scan, before sign: the SBOM "
-    "never references the signature and provenance is written for a model not yet scanned",
-)
 def test_gitlab_sbom_and_provenance_run_after_sign(chain: Pipeline) -> None:
     run = chain.run
     signed = _event(run, "modelci-sign", "finished")
@@ -527,13 +509,6 @@ def test_gitlab_sbom_and_provenance_run_after_sign(chain: Pipeline) -> None:
     assert '"url": "sign/model.sig"' in sbom.read_text()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the run folder's sqlite store records absolute artifact locations, so sign, "
-    "sbom and provenance attach their documents to the folder where train ran (another job's "
-    "build folder), not to the run folder they were given; when that path cannot be written "
-    "the step fails with exit 2 after its record",
-)
 def test_gitlab_jobs_write_only_inside_their_project(chain: Pipeline) -> None:
     assert chain.run.passed("modelci-sign"), chain.run.output
 
@@ -541,7 +516,6 @@ def test_gitlab_jobs_write_only_inside_their_project(chain: Pipeline) -> None:
     assert added == []
 
 
-@pytest.mark.xfail(strict=True, reason="bug: as test_scan_action_sarif_output_names_the_report")
 def test_gitlab_scan_dotenv_names_the_sarif(chain: Pipeline) -> None:
     out = chain.run.artifacts("modelci-scan") / ".modelci" / "scan"
 
@@ -571,12 +545,6 @@ def test_sign_template_keyless_without_id_tokens_says_what_to_paste(keyless: Pip
     assert not (keyless.artifacts(job) / ".modelci" / "sign" / "model.sig").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (minor): signing/token.py detects GitLab by GITLAB_CI=true only, not by the "
-    "MODELCI_CI=gitlab the template sets (cicontext honours it), so where GITLAB_CI is not "
-    "'true' (gitlab-ci-local) the message is the generic one, without the job's name",
-)
 def test_sign_template_keyless_message_names_the_job(keyless: PipelineRun) -> None:
     log = keyless.job_log("modelci-sign")
 

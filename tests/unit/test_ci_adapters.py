@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modelci import reports
+from modelci import fsutil, reports
 from modelci.ci import GitHubAdapter, GitLabAdapter, LocalAdapter, detect
 from modelci.ci.github import command
 from modelci.errors import ConfigError
@@ -45,7 +45,12 @@ def sample(tmp_path: Path, passed: bool = False) -> StepResult:
         metrics={"rows": 10.0, "drift_share": 0.25},
         markdown="table",
     )
-    return reports.write_step_reports(result, tmp_path / "validate-data")
+    step_dir = tmp_path / "validate-data"
+    for name, content in reports.step_reports(result, step_dir).items():
+        fsutil.write_bytes(
+            step_dir / name, content.encode() if isinstance(content, str) else content
+        )
+    return result
 
 
 def test_detect() -> None:

@@ -178,3 +178,32 @@ def test_documents_need_train_facts_and_a_model(in_tmp: Path, run_cli: CliRunner
         assert "modelci train" in result.err
         missing = run_cli(step, str(in_tmp / "nowhere"))
         assert missing.code == 2
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
+
+
+def test_a_run_folder_taken_to_another_job_attaches_documents_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run_cli: CliRunner
+) -> None:
+    """The run folder travels between CI jobs, each in its own build folder: the embedded
+    store's locations follow it, so sbom attaches to the store it was given, never to the
+    folder where train ran (which may be another job's, or gone)."""
+    first, second = tmp_path / "train-job", tmp_path / "sbom-job"
+    first.mkdir()
+    shutil.copytree(EXAMPLE, first / "project", ignore=shutil.ignore_patterns(".modelci"))
+    monkeypatch.chdir(first)
+    config = {"MODELCI_CONFIG": str(first / "project" / "modelci.yaml")}
+    assert run_cli("train", "--cv-folds", "0", env=config).code == 0
+    shutil.copytree(first, second)
+    before = _files(first)
+
+    monkeypatch.chdir(second)
+    config = {"MODELCI_CONFIG": str(second / "project" / "modelci.yaml")}
+    result = run_cli("sbom", env=config)
+    assert result.code == 0, result.err
+
+    assert _files(first) == before
+    attached = list((second / RUN / "mlartifacts").rglob("artifacts/modelci/*.cdx.json"))
+    assert len(attached) == 1, sorted(p.name for p in (second / RUN).rglob("*"))

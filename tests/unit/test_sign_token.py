@@ -72,6 +72,15 @@ def test_gitlab_without_id_tokens_gives_the_lines_to_paste() -> None:
     }
 
 
+def test_the_ci_is_the_one_every_step_detects() -> None:
+    # the GitLab templates set MODELCI_CI=gitlab; runners that do not say GITLAB_CI=true
+    # (gitlab-ci-local) still get GitLab's advice, and MODELCI_CI=local forces the generic one
+    message = _one_line_input_error({"MODELCI_CI": "gitlab", "CI_JOB_NAME": "modelci-sign"})
+    assert "to modelci-sign in your project's .gitlab-ci.yml" in message
+    message = _one_line_input_error({"MODELCI_CI": "local", "GITHUB_ACTIONS": "true"})
+    assert "set SIGSTORE_ID_TOKEN" in message
+
+
 def test_no_ci_names_the_variable() -> None:
     message = _one_line_input_error({})
     assert "SIGSTORE_ID_TOKEN" in message

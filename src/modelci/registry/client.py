@@ -21,6 +21,9 @@ from modelci.registry.location import Location
 def client(location: Location) -> Any:
     from mlflow.tracking import MlflowClient
 
+    from modelci.registry.store import rebase
+
+    rebase(location)
     return MlflowClient(tracking_uri=location.uri, registry_uri=location.uri)
 
 

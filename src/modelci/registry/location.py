@@ -50,7 +50,7 @@ class Location:
 
     @property
     def sqlite_path(self) -> Path | None:
-        return _sqlite_path(self.uri)
+        return sqlite_path(self.uri)
 
     def missing(self) -> bool:
         """True for a sqlite store that does not exist yet: nothing is registered there, and
@@ -87,7 +87,7 @@ def _inside(uri: str, run_dir: Path) -> bool:
     """A file or sqlite store configured inside the run folder is as ephemeral as the
     embedded one."""
     parsed = urlparse(uri)
-    path = _sqlite_path(uri)
+    path = sqlite_path(uri)
     if path is None and parsed.scheme in ("", "file"):
         path = Path(unquote(parsed.path or uri))
     if path is None:
@@ -111,6 +111,6 @@ def require_lasting(location: Location, config: Config, ci: CIContext, step: str
     )
 
 
-def _sqlite_path(uri: str) -> Path | None:
+def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:///<absolute path>`` URI."""
     return Path(unquote(uri[len("sqlite:///") :])) if uri.startswith("sqlite:///") else None

@@ -19,7 +19,7 @@ from typing import cast
 from urllib.parse import urlparse
 
 from modelci.registry.connection import RetryPolicy, probe
-from modelci.registry.location import Location
+from modelci.registry.location import Location, sqlite_path
 
 
 def prepare(location: Location, policy: RetryPolicy, env: Mapping[str, str]) -> None:
@@ -29,6 +29,7 @@ def prepare(location: Location, policy: RetryPolicy, env: Mapping[str, str]) -> 
         return
     parsed = urlparse(location.uri)
     if parsed.scheme == "sqlite" and location.artifact_location is not None:
+        rebase(location)
         _embedded_sqlite(Path(parsed.path), location.artifact_location, env)
 
 
@@ -51,6 +52,48 @@ def _embedded_sqlite(db: Path, artifact_location: str, env: Mapping[str, str]) -
             "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0",
             (artifact_location.rstrip("/") + "/0",),
         )
+
+
+#: MLflow's columns that hold a location in the embedded store's artifact folder
+_LOCATIONS = (
+    ("experiments", "artifact_location"),
+    ("runs", "artifact_uri"),
+    ("logged_models", "artifact_location"),
+    ("model_versions", "storage_location"),
+    ("model_versions", "source"),
+)
+
+
+def rebase(location: Location) -> None:
+    """Point the embedded store's artifact locations at the run folder where it is now.
+
+    MLflow records absolute ``file://`` locations. The run folder travels between CI jobs
+    (each in its own build folder) as an artifact: without this, a later step (sign, sbom,
+    provenance attaching documents) would write into the folder where train ran, another
+    job's, and read the model's artifacts from there.
+    """
+    db = sqlite_path(location.uri)
+    if location.artifact_location is None or db is None or not db.is_file():
+        return
+    new = location.artifact_location.rstrip("/")
+    # Best effort: a read-only run folder cannot be rebased, and then the step that needs
+    # to write there fails on its own write, naming the store.
+    with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(db)) as conn:
+        row = conn.execute(
+            "SELECT artifact_location FROM experiments WHERE experiment_id = 0"
+        ).fetchone()
+        if row is None or not isinstance(row[0], str) or not row[0].endswith("/0"):
+            return
+        old = row[0][: -len("/0")]
+        if old == new:
+            return
+        with conn:
+            for table, column in _LOCATIONS:
+                conn.execute(
+                    f"UPDATE {table} SET {column} = ? || substr({column}, ?) "  # noqa: S608
+                    f"WHERE substr({column}, 1, ?) = ?",
+                    (new, len(old) + 1, len(old) + 1, old + "/"),
+                )
 
 
 def cache_dir(env: Mapping[str, str]) -> Path:

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from modelci.cicontext import provider
 from modelci.errors import InfraError, InputError, first_line
 
 if TYPE_CHECKING:
@@ -41,7 +42,8 @@ def identity_token(env: Mapping[str, str], *, timeout: float = 10.0) -> str:
     if token:
         checked_token(token, TOKEN_VARIABLE)
         return token
-    if env.get("GITHUB_ACTIONS") == "true":
+    ci = provider(env)  # one detection for every step (MODELCI_CI forces it)
+    if ci == "github":
         url = env.get("ACTIONS_ID_TOKEN_REQUEST_URL")
         bearer = env.get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
         if not url or not bearer:
@@ -52,7 +54,7 @@ def identity_token(env: Mapping[str, str], *, timeout: float = 10.0) -> str:
         token = _github_token(url, bearer, timeout)
         checked_token(token, "the token GitHub returned")
         return token
-    if env.get("GITLAB_CI") == "true":
+    if ci == "gitlab":
         job = env.get("CI_JOB_NAME") or "the job that signs"
         raise InputError(
             f"no OIDC token for keyless signing: add `{GITLAB_ID_TOKENS_INLINE}` to {job} in "

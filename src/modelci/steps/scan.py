@@ -8,6 +8,7 @@ writes SARIF 2.1.0 (``scan/results.sarif``) for GitHub code scanning.
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,9 @@ def refuse_unsafe(config: Config, role: str, folder: Path) -> None:
         )
 
 
-def _check(finding: Finding) -> Check:
+def _check(finding: Finding, root: str) -> Check:
+    """A finding as a check; its file is named from the job's folder (``root`` is the scanned
+    folder's path from there), as CI annotations and code scanning place files."""
     where = f"{finding.container or finding.file}"
     at = []
     if finding.opcode:
@@ -78,7 +81,7 @@ def _check(finding: Finding) -> Check:
         expected="allowlisted" if finding.global_ else None,
         message=f"{finding.file}: {finding.message}" + (f" ({' '.join(at)})" if at else ""),
         severity=finding.severity,
-        file=finding.file,
+        file=posixpath.normpath(posixpath.join(root, finding.file)),
     )
 
 
@@ -86,7 +89,10 @@ def _result(ctx: Context, target: Path, report: ScanReport) -> StepResult:
     from modelci.digests import model_digest
     from modelci.scanning import sarif
 
-    checks = [_check(f) for f in report.findings]
+    # GitHub code scanning finds files by their path in the repository (the job's folder)
+    root = Path(target if target.is_dir() else target.parent).resolve()
+    shown_root = _display(root)
+    checks = [_check(f, Path(shown_root).as_posix()) for f in report.findings]
     checks.insert(
         0,
         Check(
@@ -122,9 +128,6 @@ def _result(ctx: Context, target: Path, report: ScanReport) -> StepResult:
             lines.append(f"| | … {len(report.findings) - SHOWN} more in the reports | | |")
     digest = model_digest(target) if target.is_dir() else None
     step_dir = ctx.step_dir(STEP)
-    # GitHub code scanning finds files by their path in the repository (the job's folder)
-    root = Path(target if target.is_dir() else target.parent).resolve()
-    shown_root = _display(root)
     base = root.as_uri() + "/" if Path(shown_root).is_absolute() else shown_root.rstrip("/") + "/"
     result = StepResult(
         step=STEP,
