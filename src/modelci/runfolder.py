@@ -8,6 +8,13 @@ A step's files and its manifest entry are written together or not at all
 (:meth:`RunFolder.record`): everything is staged first (where a full disk or a bad value
 fails), the new manifest is validated and written beside the old one, and only then are the
 staged files renamed into place and the manifest replaced.
+
+Each step also leaves a copy of the manifest as it wrote it in its own folder
+(``<step>/manifest.json``), and the newest manifest of the folder is the one read. A GitLab
+job that needs several earlier modelci jobs receives each one's run folder unpacked over the
+others, in an order nothing promises (gitlab-ci-local copies them in parallel): the top-level
+``manifest.json`` may then be an older job's, while each step's folder, written only by that
+step, is the same in every artifact that holds it.
 """
 
 from __future__ import annotations
@@ -100,35 +107,45 @@ class RunFolder:
         return manifest_mod.parse(self.read())
 
     def read(self) -> dict[str, Any]:
-        """The manifest as validated JSON (exit 2 naming the key when it is damaged)."""
-        if not self.manifest_path.exists():
+        """The newest manifest of the folder as validated JSON (exit 2 naming the file and
+        key when it is damaged): the top-level one, unless a step's copy is newer."""
+        path = self.manifest_path
+        data = self._load(path) if path.exists() else None
+        for copy in sorted(self.path.glob(f"*/{MANIFEST}")):
+            candidate = self._load(copy)
+            if data is None or _newer(candidate, data):
+                path, data = copy, candidate
+        if data is None:
             return manifest_mod.to_json(_empty())
+        self._check(data, "the manifest is damaged: delete it and rerun the steps, or point "
+                    "--workdir at another run folder", path=path)  # fmt: skip
+        return data
+
+    def _load(self, path: Path) -> dict[str, Any]:
         try:
-            data = json.loads(fsutil.read_regular_text(self.manifest_path))
+            data = json.loads(fsutil.read_regular_text(path))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(
-                f"{self.manifest_path}: not a readable manifest ({exc}); "
+                f"{path}: not a readable manifest ({exc}); "
                 "delete it or point --workdir at another run folder"
             ) from None
         if not isinstance(data, dict):
-            raise InputError(f"{self.manifest_path}: manifest must be a JSON object")
+            raise InputError(f"{path}: manifest must be a JSON object")
         version = data.get("schema_version")
         if version != manifest_mod.SCHEMA_VERSION:
             raise InputError(
-                f"{self.manifest_path}: schema_version {version!r} is not "
+                f"{path}: schema_version {version!r} is not "
                 f"{manifest_mod.SCHEMA_VERSION}, the version this modelci "
                 f"({__version__}) reads; rerun the steps with one modelci version, or point "
                 "--workdir at another run folder"
             )
-        self._check(data, "the manifest is damaged: delete it and rerun the steps, or point "
-                    "--workdir at another run folder")  # fmt: skip
         return data
 
-    def _check(self, data: Any, what_to_do: str) -> None:
+    def _check(self, data: Any, what_to_do: str, *, path: Path | None = None) -> None:
         problems = manifest_mod.errors(data)
         if problems:
             key, message = problems[0]
-            raise InputError(f"{self.manifest_path}: {key}: {message}; {what_to_do}")
+            raise InputError(f"{path or self.manifest_path}: {key}: {message}; {what_to_do}")
 
     # --- writing -------------------------------------------------------------------------
 
@@ -200,10 +217,12 @@ class RunFolder:
                 target = staging / name
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _move(source, target)
-            with open(pending, "w", encoding="utf-8") as handle:
-                handle.write(secrets.scrub(json.dumps(manifest_data, indent=2) + "\n"))
-                handle.flush()
-                os.fsync(handle.fileno())
+            text = secrets.scrub(json.dumps(manifest_data, indent=2) + "\n")
+            for target in (pending, staging / MANIFEST):
+                with open(target, "w", encoding="utf-8") as handle:
+                    handle.write(text)
+                    handle.flush()
+                    os.fsync(handle.fileno())
             # Publish: renames only.
             for entry in sorted(staging.iterdir()):
                 _replace(entry, step_dir / entry.name)
@@ -211,6 +230,19 @@ class RunFolder:
         finally:
             shutil.rmtree(staging, ignore_errors=True)
             pending.unlink(missing_ok=True)
+
+
+def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    """Whether a step's copy of the manifest is newer than the one read so far: written
+    later, or in the same second with every step of the other and more (timestamps are
+    whole seconds, and steps of one local pipeline finish within one)."""
+    later, now = str(candidate.get("updated") or ""), str(current.get("updated") or "")
+    if later != now:
+        return later > now
+    steps, known = candidate.get("steps"), current.get("steps")
+    if not isinstance(steps, dict) or not isinstance(known, dict):
+        return False
+    return set(steps) > set(known)
 
 
 def _empty() -> Manifest:

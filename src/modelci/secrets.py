@@ -15,6 +15,7 @@ import io
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TextIO
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -107,11 +108,25 @@ def env_secrets(env: Mapping[str, str]) -> set[str]:
     for name, value in env.items():
         if not value:
             continue
-        if name in SECRET_VARIABLES or SECRET_NAME.search(name):
+        secret_name = name in SECRET_VARIABLES or SECRET_NAME.search(name)
+        if secret_name and not _names_a_file(name, value):
             found.add(value)
         if name in URI_VARIABLES or "://" in value:
             found |= uri_secrets(value)
     return found
+
+
+def _names_a_file(name: str, value: str) -> bool:
+    """A key setting (``MODELCI_SIGN__PRIVATE_KEY``, a GitLab file variable) holding the path of
+    an existing file: the secret is the file's content, and its path is what an error about
+    the key must name. A value that is no file (PEM text pasted into the variable) stays
+    secret."""
+    if not name.startswith("MODELCI_") or "\n" in value or len(value) > 4096:
+        return False
+    try:
+        return Path(value).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 class Redactor:

@@ -134,10 +134,11 @@ def test_installs_modelci_from_source_when_none_on_path(
 
 @pytest.mark.slow
 def test_example_pipeline_runs(tmp_path: Path, modelci_bin: Path) -> None:
-    """examples/gitlab/.gitlab-ci.yml, as committed: validate, train, compare and (started by
-    hand, as the rules say) promote the quickstart model, against a registry that outlives
-    the jobs (the CI/CD variable MLFLOW_TRACKING_URI; a sqlite store outside the project
-    stands in for the team's MLflow server)."""
+    """examples/gitlab/.gitlab-ci.yml, as committed: validate, train, compare, scan, sign,
+    sbom, provenance, verify and (started by hand, as the rules say) promote the quickstart
+    model, against a registry that outlives the jobs (the CI/CD variable MLFLOW_TRACKING_URI;
+    a sqlite store outside the project stands in for the team's MLflow server), signed with a
+    key pair given as the CI/CD variables the example's header names."""
     project = tmp_path / "repo"
     for part in ("gitlab-templates", "examples"):
         shutil.copytree(REPO / part, project / part)
@@ -148,20 +149,54 @@ def test_example_pipeline_runs(tmp_path: Path, modelci_bin: Path) -> None:
     registry = tmp_path / "registry" / "mlflow.db"
     registry.parent.mkdir()
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{registry}"}
+    password = "canary-4d2a9b-Pa55"
+    private, public = _key_pair(tmp_path / "keys", password)
 
     run = run_pipeline(
-        project, [modelci_bin], env=env, timeout=900, args=("--manual", "modelci-promote")
+        project,
+        [modelci_bin],
+        env=env,
+        timeout=1200,
+        args=("--manual", "modelci-promote"),
+        variables={
+            "MODELCI_SIGN__PRIVATE_KEY": str(private),
+            "MODELCI_SIGNING_KEY_PASSWORD": password,
+            "MODELCI_VERIFY__PUBLIC_KEY": str(public),
+        },
     )
 
-    for job in ("modelci-validate-data", "modelci-train", "modelci-compare", "modelci-promote"):
-        assert run.passed(job), run.output
+    steps = ("validate-data", "train", "compare", "scan", "sign", "sbom", "provenance", "verify",
+             "promote")  # fmt: skip
+    for step in steps:
+        assert run.passed(f"modelci-{step}"), run.output
     folder = run.artifacts("modelci-validate-data") / ".modelci"
     assert json.loads((folder / "validate-data" / "report.json").read_text())["passed"] is True
     assert (folder / "reference.mprof").is_file()
     promoted = run.artifacts("modelci-promote") / ".modelci"
     manifest = json.loads((promoted / "manifest.json").read_text())
-    assert set(manifest["steps"]) == {"validate-data", "train", "compare", "promote"}
-    assert "breast-cancer@champion" in run.job_log("modelci-promote")
+    assert set(manifest["steps"]) == set(steps)
+    log = run.job_log("modelci-promote")
+    assert "breast-cancer@champion" in log
+    assert password not in run.output
+
+
+def _key_pair(folder: Path, password: str) -> tuple[Path, Path]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    folder.mkdir()
+    key = ec.generate_private_key(ec.SECP256R1())
+    encryption = serialization.BestAvailableEncryption(password.encode())
+    private, public = folder / "signing.pem", folder / "signing.pub"
+    private.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
 
 
 def test_example_pipeline_retrains_on_a_schedule_and_promotes_by_hand() -> None:
@@ -170,7 +205,7 @@ def test_example_pipeline_retrains_on_a_schedule_and_promotes_by_hand() -> None:
     import yaml
 
     config = yaml.safe_load((REPO / "examples" / "gitlab" / ".gitlab-ci.yml").read_text())
-    for job in ("modelci-train", "modelci-compare"):
+    for job in ("modelci-train", "modelci-compare", "modelci-scan", "modelci-sign"):
         conditions = " ".join(r["if"] for r in config[job]["rules"])
         assert '"schedule"' in conditions and '"web"' in conditions
     [promote] = config["modelci-promote"]["rules"]

@@ -178,6 +178,9 @@ def project(
         **(manifest_extra or {}),
     }
     (run / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    # a fresh run: the steps' copies of an earlier one's manifest would be newer than this one
+    for copy in run.glob("*/manifest.json"):
+        copy.unlink()
     # The registry comes from configuration, never from the run folder.
     (base / "modelci.yaml").write_text(
         f"version: 1\nregistry:\n  tracking_uri: {uri}\n" + config, encoding="utf-8"

@@ -45,6 +45,33 @@ def test_record_writes_the_section_the_step_record_and_its_files(tmp_path: Path)
     assert typed.datasets["reference"].digest == "sha256:b"
 
 
+def test_run_folders_unpacked_over_each_other_in_any_order_read_as_the_newest(
+    tmp_path: Path,
+) -> None:
+    """A GitLab job needing several modelci jobs gets their run folders unpacked over each
+    other in no promised order: an older job's manifest.json may land last. The newest
+    manifest of the folder, a step's own copy, is read."""
+    run = tmp_path / "run"
+    rf = RunFolder(run)
+    rf.record("scan", passed=True)
+    older = (run / "manifest.json").read_bytes()
+    rf.record("sign", passed=True)  # the same second: the copy with more steps is newer
+    (run / "manifest.json").write_bytes(older)  # scan's artifact unpacked after sign's
+    assert set(rf.manifest().steps) == {"scan", "sign"}
+
+    # written later wins over more steps: a step run again after a later one
+    data = _json(run / "sign" / "manifest.json")
+    data["updated"] = "2999-01-01T00:00:00Z"
+    del data["steps"]["scan"]
+    (run / "sign" / "manifest.json").write_text(json.dumps(data))
+    assert set(rf.manifest().steps) == {"sign"}
+
+    # a damaged copy is named like a damaged manifest
+    (run / "scan" / "manifest.json").write_text("{")
+    with pytest.raises(InputError, match=r"scan/manifest\.json: not a readable manifest"):
+        rf.manifest()
+
+
 def test_whatever_stands_where_a_file_or_folder_goes_is_replaced(tmp_path: Path) -> None:
     """A folder where report.json goes, a file or a link where the model folder goes (left
     by hand, or planted): the record still lands whole, and nothing is followed."""
@@ -70,7 +97,12 @@ def test_whatever_stands_where_a_file_or_folder_goes_is_replaced(tmp_path: Path)
     assert (step / "model" / "MLmodel").read_text() == "flavors: {}\n"
     assert (step / "eval").is_dir() and not (step / "eval").is_symlink()
     assert outside.is_dir()  # the link was replaced, not followed
-    assert sorted(p.name for p in step.iterdir()) == ["eval", "model", "report.json"]
+    assert sorted(p.name for p in step.iterdir()) == [
+        "eval",
+        "manifest.json",
+        "model",
+        "report.json",
+    ]
 
 
 def test_a_failure_while_staging_leaves_neither_files_nor_entry(tmp_path: Path) -> None:

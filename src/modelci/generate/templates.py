@@ -8,6 +8,7 @@ install script is one file (``install.sh`` beside this module), written into eve
 
 from __future__ import annotations
 
+import textwrap
 from importlib import resources
 from typing import Any
 
@@ -30,8 +31,8 @@ PREVIOUS = {
     "sign": ("train", "compare", "scan"),
     "sbom": ("train", "compare", "scan", "sign"),
     "provenance": ("train", "compare", "scan", "sign", "sbom"),
-    "verify": ("sign",),
-    "promote": ("compare", "scan", "sign", "verify"),
+    "verify": ("sign", "sbom", "provenance"),
+    "promote": ("compare", "scan", "sign", "sbom", "provenance", "verify"),
 }
 INTEGER = r"^-?[0-9]*$"
 NUMBER = r"^(-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?)?$"
@@ -178,12 +179,18 @@ def comment(spec: StepSpec) -> str:
     ]
     if spec.name in PREVIOUS:
         before = PREVIOUS[spec.name]
+        jobs = ", ".join(f"<prefix>modelci-{name}" for name in before)
+        text = (
+            f"The job needs {jobs} (each optional) and gets the run folder of the last one "
+            "present. When none is in the pipeline, GitLab starts this job at once, without "
+            "waiting for earlier stages; if jobs of your own must finish first, extend its needs:"
+        )
         lines += [
             "#",
-            f"# The job needs <prefix>modelci-{before} (optional) and gets its run folder. When",
-            "# that job is not in the pipeline, GitLab starts this one at once, without waiting",
-            "# for earlier stages; if jobs of your own must finish first, extend its needs:",
+            *textwrap.wrap(text, width=92, initial_indent="# ", subsequent_indent="# "),
             f"#   modelci-{spec.name}:",
-            f"#     needs: [your-job, {{job: modelci-{before}, optional: true}}]",
+            "#     needs:",
+            "#       - your-job",
+            *(f"#       - {{job: modelci-{name}, optional: true}}" for name in before),
         ]
     return "\n".join(lines) + "\n"
