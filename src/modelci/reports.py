@@ -6,7 +6,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from modelci.results import Check, StepResult, format_value, ordered, plain
+from modelci.results import Check, StepResult, format_value, ordered, plain, subject_heading
 
 MAX_TABLE_ROWS = 200
 REPORT = "report.json"
@@ -16,7 +16,7 @@ SARIF = "results.sarif"
 MARKS = {"skip": "⏭️", "pass": "✅", "warn": "⚠️", "fail": "❌"}
 
 
-def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
+def markdown_table(checks: list[Check], step: str, *, failed_first: bool = True) -> str:
     """The checks as people read them in a job summary or ``summary.md``: failures and
     warnings in a table first (the gate's table-level rows before per-column ones), the
     passing and skipped checks folded away below (``<details>``)."""
@@ -25,23 +25,24 @@ def markdown_table(checks: list[Check], *, failed_first: bool = True) -> str:
     quiet = [c for c in rows if c.state not in ("fail", "warn")]
     parts: list[str] = []
     if news:
-        parts.append(_table(news))
+        parts.append(_table(news, step))
     if quiet:
         passed = sum(1 for c in quiet if c.state == "pass")
         skipped = len(quiet) - passed
         label = f"{passed} passing check{'s' if passed != 1 else ''}" + (
             f", {skipped} skipped" if skipped else ""
         )
-        parts.append(f"<details><summary>{label}</summary>\n\n{_table(quiet)}\n\n</details>")
+        parts.append(f"<details><summary>{label}</summary>\n\n{_table(quiet, step)}\n\n</details>")
     return "\n\n".join(parts) if parts else "No checks."
 
 
-def _table(checks: list[Check]) -> str:
-    lines = ["| | column | rule | observed | expected |", "|---|---|---|---|---|"]
+def _table(checks: list[Check], step: str) -> str:
+    heading, whole = subject_heading(step)
+    lines = [f"| | {heading} | rule | observed | expected |", "|---|---|---|---|---|"]
     for check in checks[:MAX_TABLE_ROWS]:
         mark = MARKS[check.state]
         cells = (
-            check.column or "(table)",
+            check.column or whole,
             check.rule,
             format_value(check.observed),
             format_value(check.expected),

@@ -10,6 +10,19 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+
+def counted(count: int, noun: str) -> str:
+    """``1 file``, ``2 files``: counts in summaries read as sentences."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def subject_heading(step: str) -> tuple[str, str]:
+    """The check tables' first heading, and what stands under it for a check about the whole:
+    validate-data's checks are about a column or the whole table; other steps' about a file,
+    a metric, the model."""
+    return ("column", "(table)") if step == "validate-data" else ("on", "—")
+
+
 Severity = Literal["error", "warning"]
 State = Literal["skip", "pass", "warn", "fail"]
 

@@ -127,6 +127,6 @@ def test_junit_one_case_per_check(tmp_path: Path) -> None:
 
 
 def test_markdown_escapes_pipes(tmp_path: Path) -> None:
-    table = reports.markdown_table(sample(tmp_path).checks)
+    table = reports.markdown_table(sample(tmp_path).checks, "validate-data")
     assert "name\\|x" in table
     assert table.splitlines()[2].startswith("| ❌ | age")

@@ -174,3 +174,17 @@ def test_junit_cases_carry_file_and_line(run_cli: CliRunner, in_tmp: Path) -> No
     assert (case.get("file"), case.get("line")) == ("data/batch.csv", "3")
     failure = case.find("failure")
     assert failure is not None and failure.get("message", "").startswith("data/batch.csv:3: ")
+
+
+def test_a_step_not_about_columns_heads_its_table_with_what_checks_are_on() -> None:
+    from modelci.ci.base import render_table
+    from modelci.results import Check, StepResult
+
+    checks = [
+        Check(rule="signature verifies", passed=True, observed="key"),
+        Check(rule="unsafe-global", passed=False, column="model/weights.pkl"),
+    ]
+    header, _rule, *rows = render_table(StepResult("scan", False, "x", checks)).splitlines()[1:]
+    assert header.split()[:2] == ["on", "rule"]
+    assert "(table)" not in "\n".join(rows)
+    assert any(row.split()[:2] == ["PASS", "—"] for row in rows)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Mapping
 from typing import TextIO
 
-from modelci.results import Check, StepResult, format_value, ordered
+from modelci.results import Check, StepResult, format_value, ordered, subject_heading
 
 #: annotations beyond this many are summarised: CI systems cap them anyway
 MAX_ANNOTATIONS = 10
@@ -73,17 +73,18 @@ def render_table(
 ) -> str:
     """A plain-text table of ``checks`` (default: all of the result's) for logs, in
     :func:`ordered` order; ``hidden`` passing checks are counted below it."""
+    heading, whole = subject_heading(result.step)
     rows = [
         (
             c.state.upper(),
-            c.column or "(table)",
+            c.column or whole,
             c.rule,
             format_value(c.observed),
             format_value(c.expected),
         )
         for c in ordered(list(result.checks if checks is None else checks))
     ]
-    header = ("", "column", "rule", "observed", "expected")
+    header = ("", heading, "rule", "observed", "expected")
     shown = rows if max_rows is None else rows[:max_rows]
     widths = [min(40, max(len(r[i]) for r in [header, *shown])) for i in range(len(header))]
 

@@ -18,7 +18,7 @@ from modelci.errors import InputError
 from modelci.inputs import Input, Output
 from modelci.manifest import Manifest, SbomFacts
 from modelci.registry.artifacts import attach
-from modelci.results import Check, StepResult
+from modelci.results import Check, StepResult, counted
 from modelci.step import Context, StepSpec
 
 if TYPE_CHECKING:
@@ -46,8 +46,9 @@ def run(ctx: Context) -> StepResult:
         step=STEP,
         passed=True,
         summary=f"sbom passed: {shown} ({fmt.value}) describes {inputs.model.name} version "
-        f"{inputs.model.version}: {len(inputs.model.files)} files, "
-        f"{len(inputs.runtime.requirements)} runtime packages, {len(inputs.datasets)} datasets",
+        f"{inputs.model.version}: {counted(len(inputs.model.files), 'file')}, "
+        f"{counted(len(inputs.runtime.requirements), 'runtime package')}, "
+        f"{counted(len(inputs.datasets), 'dataset')}",
         checks=[
             Check(rule="model files", passed=True, observed=len(inputs.model.files)),
             Check(rule="runtime packages", passed=True, observed=len(inputs.runtime.requirements)),
@@ -61,8 +62,8 @@ def run(ctx: Context) -> StepResult:
         ],
         outputs={"sbom": str(step_dir / name), "digest": digest, "format": fmt.value},
         markdown=f"**✅ SBOM** — `{shown}` ({fmt.value}, `{digest}`): {inputs.model.name} "
-        f"version {inputs.model.version}, {len(inputs.model.files)} files, "
-        f"{len(inputs.runtime.requirements)} runtime packages",
+        f"version {inputs.model.version}, {counted(len(inputs.model.files), 'file')}, "
+        f"{counted(len(inputs.runtime.requirements), 'runtime package')}",
     )
     result.record.files[name] = data
     result.record.section = SbomFacts(

@@ -17,7 +17,7 @@ from modelci.config import Config
 from modelci.errors import GateFailed, InputError
 from modelci.inputs import Input, Output
 from modelci.manifest import ScanFacts
-from modelci.results import Check, StepResult
+from modelci.results import Check, StepResult, counted
 from modelci.step import Context, StepSpec
 
 if TYPE_CHECKING:
@@ -98,25 +98,28 @@ def _result(ctx: Context, target: Path, report: ScanReport) -> StepResult:
         Check(
             rule="every file judged",
             passed=True,
-            observed=f"{len(report.files)} files",
+            observed=counted(len(report.files), "file"),
             expected="no unsafe global",
         ),
     )
     errors, warnings = len(report.errors), len(report.warnings)
     shown = _display(target)
     if report.passed:
-        summary = f"scan passed: {shown}: {len(report.files)} files, no unsafe content" + (
-            f", {warnings} warnings" if warnings else ""
+        summary = (
+            f"scan passed: {shown}: {counted(len(report.files), 'file')}, no unsafe content"
+            + (f", {counted(warnings, 'warning')}" if warnings else "")
         )
     else:
         first = report.errors[0]
         summary = (
-            f"scan failed: {shown}: {errors} unsafe finding(s) in {len(report.files)} files "
+            f"scan failed: {shown}: {counted(errors, 'unsafe finding')} in "
+            f"{counted(len(report.files), 'file')} "
             f"(first: {first.file}: {first.message})"
         )
     lines = [
         f"**{'✅ no unsafe content' if report.passed else '❌ unsafe content'}** — `{shown}`: "
-        f"{len(report.files)} files, {errors} errors, {warnings} warnings",
+        f"{counted(len(report.files), 'file')}, {counted(errors, 'error')}, "
+        f"{counted(warnings, 'warning')}",
         "",
     ]
     if report.findings:

@@ -25,7 +25,7 @@ from modelci.inputs import Input, Output
 from modelci.manifest import Manifest, SignFacts
 from modelci.registry import tags
 from modelci.registry.artifacts import attach
-from modelci.results import Check, StepResult
+from modelci.results import Check, StepResult, counted
 from modelci.step import Context, StepSpec
 
 STEP = "sign"
@@ -114,7 +114,8 @@ def _result(
     identity = signed.identity
     shown = identity.name + (f" ({identity.issuer})" if identity.issuer else "")
     summary = (
-        f"sign passed: {len(signed.digests)} files of {ctx.runfolder.relative(model_dir)} "
+        f"sign passed: {counted(len(signed.digests), 'file')} of "
+        f"{ctx.runfolder.relative(model_dir)} "
         f"signed by {identity.kind.value} {shown}"
     )
     train = manifest.train

@@ -572,7 +572,7 @@ def _result(
         "|---|---|",
         *(f"| {name} | {format_value(value)} |" for name, value in trained.metrics.items()),
         "",
-        reports.markdown_table(checks),
+        reports.markdown_table(checks, STEP),
     ]
     outputs = {
         "run-id": run_id,

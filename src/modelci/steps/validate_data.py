@@ -156,7 +156,7 @@ def _result(
         else "- reference: none (no drift check)",
         f"- checks: {len(checks)}, failed: {len(failed)}, warnings: {len(warnings)}",
         "",
-        reports.markdown_table(checks),
+        reports.markdown_table(checks, STEP),
     ]
     outputs = {
         "digest": dataset.digest,
