@@ -206,6 +206,9 @@ class Manifest:
     modelci_version: str
     created: str
     updated: str | None = None
+    #: step records written into this manifest so far, one more with each: which of several
+    #: copies of the run folder's manifest is the newest, whatever the machines' clocks say
+    records: int = 0
     steps: dict[str, StepRecord] = field(default_factory=dict)
     datasets: dict[str, DatasetFacts] = field(default_factory=dict)
     validate_data: ValidateFacts | None = None

@@ -186,6 +186,7 @@ class RunFolder:
                     step: StepRecord(passed=passed, finished=utc_now(), report=report),
                 },
                 "updated": utc_now(),
+                "records": current.records + 1,
                 "modelci_version": __version__,
             }
             if section is not None:
@@ -233,16 +234,20 @@ class RunFolder:
 
 
 def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    """Whether a step's copy of the manifest is newer than the one read so far: written
-    later, or in the same second with every step of the other and more (timestamps are
-    whole seconds, and steps of one local pipeline finish within one)."""
-    later, now = str(candidate.get("updated") or ""), str(current.get("updated") or "")
-    if later != now:
-        return later > now
-    steps, known = candidate.get("steps"), current.get("steps")
-    if not isinstance(steps, dict) or not isinstance(known, dict):
-        return False
-    return set(steps) > set(known)
+    """Whether a step's copy of the manifest is newer than the one read so far: more step
+    records went into it (CI runners' clocks may disagree, so time decides only ties), or as
+    many with every step of the other and more, or as many written later."""
+    more, known = _count(candidate.get("records")), _count(current.get("records"))
+    if more != known:
+        return more > known
+    steps, seen = candidate.get("steps"), current.get("steps")
+    if isinstance(steps, dict) and isinstance(seen, dict) and set(steps) != set(seen):
+        return set(steps) > set(seen)
+    return str(candidate.get("updated") or "") > str(current.get("updated") or "")
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _empty() -> Manifest:

@@ -99,10 +99,10 @@ def test_3_a_fabricated_decision_without_a_compare_does_not_promote(
     assert result.code == 1
     assert "compare recorded no verdict on it in the registry" in result.err
     assert alias_version(in_tmp) == "2"
-    # an ill-typed one does not even parse (dated after promote's own copy in promote/, so
-    # it is the manifest read: the newest wins)
+    # an ill-typed one does not even parse (counting more records than promote's own copy in
+    # promote/, so it is the manifest read: the newest wins)
     manifest["compare"]["passed"] = 1
-    manifest["updated"] = "2999-01-01T00:00:00Z"
+    manifest["records"] = 99
     _write(in_tmp, "manifest.json", manifest)
     result = run_cli("promote")
     assert result.code == 2

@@ -55,16 +55,19 @@ def test_run_folders_unpacked_over_each_other_in_any_order_read_as_the_newest(
     rf = RunFolder(run)
     rf.record("scan", passed=True)
     older = (run / "manifest.json").read_bytes()
-    rf.record("sign", passed=True)  # the same second: the copy with more steps is newer
+    rf.record("sign", passed=True)
     (run / "manifest.json").write_bytes(older)  # scan's artifact unpacked after sign's
     assert set(rf.manifest().steps) == {"scan", "sign"}
 
-    # written later wins over more steps: a step run again after a later one
+    # the runner that signed had its clock behind: the count of records decides, not time
     data = _json(run / "sign" / "manifest.json")
-    data["updated"] = "2999-01-01T00:00:00Z"
-    del data["steps"]["scan"]
+    data["updated"] = "2000-01-01T00:00:00Z"
     (run / "sign" / "manifest.json").write_text(json.dumps(data))
-    assert set(rf.manifest().steps) == {"sign"}
+    assert set(rf.manifest().steps) == {"scan", "sign"}
+    rf.record("sbom", passed=True)
+    manifest = rf.manifest()
+    assert set(manifest.steps) == {"scan", "sign", "sbom"}
+    assert manifest.records == 3
 
     # a damaged copy is named like a damaged manifest
     (run / "scan" / "manifest.json").write_text("{")
