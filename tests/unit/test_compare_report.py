@@ -208,7 +208,7 @@ def test_skipped_slices_are_skipped_in_every_output() -> None:
     assert 'skipped="1"' in junit and '<skipped message="not judged: 12 rows' in junit
     table = render_table(result).splitlines()
     assert table[-1].startswith("SKIP  region=north")
-    assert "| ⏭️ | region=north |" in markdown_table(result.checks)
+    assert "| ⏭️ | region=north |" in markdown_table(result.checks, "compare")
     assert "⏭️ skipped (12 rows < min_rows 30)" in result.markdown
     page = html.render(decision, [])
     assert "<td class='skip'>skipped (12 rows &lt; min_rows 30)</td>" in page
