@@ -207,3 +207,26 @@ def test_a_run_folder_taken_to_another_job_attaches_documents_there(
     assert _files(first) == before
     attached = list((second / RUN / "mlartifacts").rglob("artifacts/modelci/*.cdx.json"))
     assert len(attached) == 1, sorted(p.name for p in (second / RUN).rglob("*"))
+
+
+def test_an_edited_store_cannot_send_documents_outside_the_run_folder(
+    in_tmp: Path, run_cli: CliRunner
+) -> None:
+    """The run folder's MLflow store travels with it: a location edited in mlflow.db to point
+    elsewhere is refused (exit 2 naming it), and nothing is written there."""
+    import sqlite3
+
+    shutil.copytree(EXAMPLE, in_tmp / "project", ignore=shutil.ignore_patterns(".modelci"))
+    config = {"MODELCI_CONFIG": str(in_tmp / "project" / "modelci.yaml")}
+    assert run_cli("train", "--cv-folds", "0", env=config).code == 0
+    elsewhere = in_tmp / "elsewhere"
+    with sqlite3.connect(in_tmp / RUN / "mlflow.db") as db:
+        db.execute("UPDATE runs SET artifact_uri = ?", (elsewhere.as_uri(),))
+    db.close()
+
+    result = run_cli("sbom", env=config)
+
+    assert result.code == 2, result.err
+    assert result.err.count("\n") == 1 and "outside the run folder's artifact folder" in result.err
+    assert str(elsewhere) in result.err
+    assert not elsewhere.exists()

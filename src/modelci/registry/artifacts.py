@@ -9,6 +9,7 @@ from modelci.config import Config
 from modelci.registry import client as registry
 from modelci.registry.connection import RetryPolicy, reachable
 from modelci.registry.location import locate
+from modelci.registry.store import check_inside
 
 
 def attach(
@@ -28,6 +29,8 @@ def attach(
     policy = RetryPolicy.from_settings(config.get("train.tracking"))
     with reachable(location, policy, env), staging.folder("attach") as scratch:
         mlflow = registry.client(location)
+        run_root = mlflow.get_run(run_id).info.artifact_uri
+        check_inside(location, run_root, f"run {run_id}'s artifact location")
         for name, content in files.items():
             (scratch / name).write_bytes(content)
             mlflow.log_artifact(run_id, str(scratch / name), where)

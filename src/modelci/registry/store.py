@@ -16,8 +16,9 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import cast
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
+from modelci.errors import InputError
 from modelci.registry.connection import RetryPolicy, probe
 from modelci.registry.location import Location, sqlite_path
 
@@ -94,6 +95,31 @@ def rebase(location: Location) -> None:
                     f"WHERE substr({column}, 1, ?) = ?",
                     (new, len(old) + 1, len(old) + 1, old + "/"),
                 )
+
+
+def check_inside(location: Location, uri: str, what: str) -> None:
+    """Refuse an artifact location of the embedded store outside its artifact folder: the
+    store travels in the run folder, and an edited ``mlflow.db`` would otherwise make a step
+    write its documents (or train its model) wherever the database says."""
+    if location.artifact_location is None:
+        return
+    root = _file_path(location.artifact_location)
+    path = _file_path(uri)
+    inside = root is not None and path is not None and path.is_relative_to(root)
+    if not inside:
+        raise InputError(
+            f"{location.display}: {what} is {uri}, outside the run folder's artifact folder "
+            f"({location.artifact_location}); the store was edited: delete the run folder's "
+            "mlflow.db and mlartifacts, or set MLFLOW_TRACKING_URI to your registry"
+        )
+
+
+def _file_path(uri: str) -> Path | None:
+    """The real path of a ``file:`` URI (symbolic links and ``..`` resolved), else None."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file") or parsed.netloc not in ("", "localhost"):
+        return None
+    return Path(unquote(parsed.path)).resolve()
 
 
 def cache_dir(env: Mapping[str, str]) -> Path:
