@@ -230,3 +230,23 @@ def test_an_edited_store_cannot_send_documents_outside_the_run_folder(
     assert result.err.count("\n") == 1 and "outside the run folder's artifact folder" in result.err
     assert str(elsewhere) in result.err
     assert not elsewhere.exists()
+
+
+def test_an_edited_store_cannot_send_the_next_model_outside_the_run_folder(
+    in_tmp: Path, run_cli: CliRunner
+) -> None:
+    import sqlite3
+
+    shutil.copytree(EXAMPLE, in_tmp / "project", ignore=shutil.ignore_patterns(".modelci"))
+    config = {"MODELCI_CONFIG": str(in_tmp / "project" / "modelci.yaml")}
+    assert run_cli("train", "--cv-folds", "0", env=config).code == 0
+    elsewhere = in_tmp / "run" / ".." / ".." / "elsewhere"
+    with sqlite3.connect(in_tmp / RUN / "mlflow.db") as db:
+        db.execute("UPDATE experiments SET artifact_location = ?", (elsewhere.as_uri(),))
+    db.close()
+
+    result = run_cli("train", "--cv-folds", "0", env=config)
+
+    assert result.code == 2, result.err
+    assert "outside the run folder's artifact folder" in result.err
+    assert not elsewhere.resolve().exists()

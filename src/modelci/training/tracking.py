@@ -130,8 +130,9 @@ class Tracking:
         store.prepare(self.target, self.policy, self.env)
         client = registry.client(self.target)
         experiment_id = registry.experiment_id(client, experiment, self.target.artifact_location)
-        where = client.get_experiment(experiment_id).artifact_location
-        store.check_inside(self.target, where, f"experiment {experiment!r}'s artifact location")
+        if self.target.artifact_location is not None:  # the store in the run folder
+            where = client.get_experiment(experiment_id).artifact_location
+            store.check_inside(self.target, where, f"experiment {experiment!r}'s artifacts")
         run = client.create_run(experiment_id, tags=dict(tags), run_name=run_name)
         self._client = client
         return RunRef(str(run.info.run_id), experiment_id)
