@@ -28,9 +28,7 @@ def model_folder(ctx: Context, key: str) -> Path:
         return configured
     train = ctx.runfolder.manifest().train
     if train is None or train.model_path is None:
-        raise InputError(
-            f"no model folder: pass MODEL_DIR, set {key}, or run `modelci train` first"
-        )
+        raise InputError(f"no model folder: pass MODEL, set {key}, or run `modelci train` first")
     return ctx.runfolder.resolve(train.model_path)
 
 

@@ -37,6 +37,10 @@ from modelci.manifest import Manifest, StepRecord
 from modelci.timestamps import utc_now
 
 MANIFEST = "manifest.json"
+#: a manifest is a few kilobytes; a huge one (a sparse file in an artifact) is refused unread
+MAX_MANIFEST_BYTES = 16 * 2**20
+#: more step records than any run makes: a larger count is not believed (and not carried on)
+MAX_RECORDS = 2**31
 DEFAULT_WORKDIR = ".modelci"
 
 
@@ -123,8 +127,10 @@ class RunFolder:
 
     def _load(self, path: Path) -> dict[str, Any]:
         try:
+            if path.stat().st_size > MAX_MANIFEST_BYTES:
+                raise ValueError(f"larger than {MAX_MANIFEST_BYTES // 2**20} MiB")
             data = json.loads(fsutil.read_regular_text(path))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise InputError(
                 f"{path}: not a readable manifest ({exc}); "
                 "delete it or point --workdir at another run folder"
@@ -186,7 +192,7 @@ class RunFolder:
                     step: StepRecord(passed=passed, finished=utc_now(), report=report),
                 },
                 "updated": utc_now(),
-                "records": current.records + 1,
+                "records": _count(current.records) + 1,
                 "modelci_version": __version__,
             }
             if section is not None:
@@ -247,7 +253,10 @@ def _newer(candidate: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
 
 
 def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    """A manifest's record count, or 0 when it is not a believable one."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < MAX_RECORDS:
+        return value
+    return 0
 
 
 def _empty() -> Manifest:

@@ -121,7 +121,9 @@ def _names_a_file(name: str, value: str) -> bool:
     an existing file: the secret is the file's content, and its path is what an error about
     the key must name. A value that is no file (PEM text pasted into the variable) stays
     secret."""
-    if not name.startswith("MODELCI_") or "\n" in value or len(value) > 4096:
+    if not (name.startswith("MODELCI_") and name.endswith("__PRIVATE_KEY")):
+        return False  # a password stays secret even when it happens to name a file
+    if "\n" in value or len(value) > 4096:
         return False
     try:
         return Path(value).is_file()

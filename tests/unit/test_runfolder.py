@@ -75,6 +75,43 @@ def test_run_folders_unpacked_over_each_other_in_any_order_read_as_the_newest(
         rf.manifest()
 
 
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ('{"records": 1' + "0" * 5000 + "}", "not a readable manifest"),
+        ("[" * 200_000 + "]" * 200_000, "not a readable manifest"),
+    ],
+    ids=["a number too long to read", "nesting too deep"],
+)
+def test_a_hostile_copy_of_the_manifest_is_an_input_error(
+    tmp_path: Path, content: str, why: str
+) -> None:
+    rf = RunFolder(tmp_path / "run")
+    rf.record("scan", passed=True)
+    (tmp_path / "run" / "x").mkdir()
+    (tmp_path / "run" / "x" / "manifest.json").write_text(content)
+    with pytest.raises(InputError, match=why):
+        rf.manifest()
+
+
+def test_a_huge_copy_is_refused_unread_and_an_unbelievable_count_is_not_carried_on(
+    tmp_path: Path,
+) -> None:
+    rf = RunFolder(tmp_path / "run")
+    rf.record("scan", passed=True)
+    (tmp_path / "run" / "x").mkdir()
+    with open(tmp_path / "run" / "x" / "manifest.json", "wb") as sparse:
+        sparse.truncate(64 * 2**20)
+    with pytest.raises(InputError, match="larger than 16 MiB"):
+        rf.manifest()
+    (tmp_path / "run" / "x" / "manifest.json").unlink()
+    data = _json(tmp_path / "run" / "manifest.json")
+    data["records"] = 10**30
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(data))
+    # not believed: scan's own copy (one record) is the newest, and the count goes on from it
+    assert rf.record("sign", passed=True).records == 2
+
+
 def test_whatever_stands_where_a_file_or_folder_goes_is_replaced(tmp_path: Path) -> None:
     """A folder where report.json goes, a file or a link where the model folder goes (left
     by hand, or planted): the record still lands whole, and nothing is followed."""

@@ -28,3 +28,9 @@ def test_key_text_pasted_into_the_setting_stays_secret(tmp_path: Path) -> None:
         }
     )
     assert found == {PEM, str(tmp_path / "missing.pem"), str(Path(__file__))}
+
+
+def test_a_password_naming_a_file_stays_secret(tmp_path: Path) -> None:
+    (tmp_path / "pw-file").write_text("x")
+    found = env_secrets({"MODELCI_SIGNING_KEY_PASSWORD": str(tmp_path / "pw-file")})
+    assert found == {str(tmp_path / "pw-file")}

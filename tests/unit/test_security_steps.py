@@ -93,6 +93,29 @@ def test_verify_fails_closed_on_a_changed_model(
     assert words in result.err
 
 
+def test_verify_checks_the_model_train_made_not_the_folder_the_manifest_names(
+    trained: Path, run_cli: CliRunner
+) -> None:
+    """An attacker who can write the run folder keeps an untouched copy beside a changed model
+    and points sign's record at the copy (in a newer copy of the manifest): verify still
+    checks the model train made, and says the signature is for another folder."""
+    private, public = _keys(trained)
+    assert run_cli("sign", "--private-key", str(private)).code == 0
+    shutil.copytree(RUN / "train" / "model", RUN / "stash" / "model")
+    with (RUN / "train" / "model" / "MLmodel").open("a") as handle:
+        handle.write("# changed\n")
+    forged = _manifest()
+    forged["sign"]["model"] = "stash/model"
+    forged["records"] += 100
+    (RUN / "zz").mkdir()
+    (RUN / "zz" / "manifest.json").write_text(json.dumps(forged))
+
+    result = run_cli("verify", "--public-key", str(public))
+
+    assert result.code == 1, result.err
+    assert "the signature in the run folder is for stash/model" in result.err
+
+
 def test_verify_needs_to_be_told_how_and_refuses_the_wrong_key(
     trained: Path, run_cli: CliRunner
 ) -> None:
@@ -167,6 +190,27 @@ def test_promote_acts_on_the_signed_verdict_only(trained: Path, run_cli: CliRunn
     assert done.code == 0, done.err
     report = json.loads((RUN / "promote" / "report.json").read_text())
     assert {c["rule"] for c in report["checks"]} >= {"signature verifies", "signed verdict"}
+
+
+def test_promote_never_skips_the_signature_of_a_version_the_registry_says_is_signed(
+    trained: Path, run_cli: CliRunner
+) -> None:
+    """Whether the version was signed comes from the registry: a run folder whose newest
+    manifest has no sign record (and a changed model) does not skip the check."""
+    _, public = _signed_and_compared(trained, run_cli)
+    with (RUN / "train" / "model" / "MLmodel").open("a") as handle:
+        handle.write("# changed\n")
+    forged = _manifest()
+    forged.pop("sign")
+    forged["steps"].pop("sign")
+    forged["records"] += 100
+    (RUN / "zz").mkdir()
+    (RUN / "zz" / "manifest.json").write_text(json.dumps(forged))
+
+    result = run_cli("promote", env={"MODELCI_VERIFY__PUBLIC_KEY": str(public)})
+
+    assert result.code == 1, result.err
+    assert "the registry says it is signed" in result.err
 
 
 def test_an_unsigned_model_is_refused_when_signatures_are_required(

@@ -96,9 +96,10 @@ def required_verifier(config: Config, why: str) -> Verifier:
     found = configured_verifier(config)
     if found is None:
         raise InputError(
-            f"{why}: say how to verify it: verify.public_key (--public-key PEM), "
-            "verify.certificate_chain (--certificate-chain PEM), or verify.identity and "
-            "verify.issuer (--identity and --issuer) for keyless signatures"
+            f"{why}: say how to verify it: verify.public_key, verify.certificate_chain, or "
+            "verify.identity and verify.issuer (keyless), in modelci.yaml or the environment "
+            "(MODELCI_VERIFY__PUBLIC_KEY, ...); modelci verify also takes --public-key, "
+            "--certificate-chain, --identity and --issuer"
         )
     return found
 

@@ -187,6 +187,13 @@ def _signed_verdict(
     from modelci.steps.verify import verified_run_facts
 
     if manifest.sign is None:
+        if target.tags.get(tags.SIGNATURE):
+            # The registry, not the run folder, says whether the version was signed: a run
+            # folder without its sign record must not skip the signature check.
+            return (
+                "the registry says it is signed, but the run folder has no signature record; "
+                "the run folder was changed: run `modelci sign` again"
+            )
         if ctx.config.get("verify.required"):
             return "it is not signed and verify.required is true; run `modelci sign` first"
         return []

@@ -191,7 +191,7 @@ SPEC = StepSpec(
     name=STEP,
     help="""Write the model's SLSA Provenance v1, signed with sign's method when configured.
 
-    MODEL_DIR defaults to the model folder train recorded. Subjects are the same file
+    MODEL defaults to the model folder train recorded. Subjects are the same file
     digests sign signs. Exit 0 when written, 2 when a fact is missing (run train first).""",
     run=run,
     inputs=(

@@ -186,7 +186,7 @@ SPEC = StepSpec(
     name=STEP,
     help="""Write the model's bill of materials: CycloneDX 1.6 ML-BOM or SPDX 3.0.1.
 
-    MODEL_DIR defaults to the model folder train recorded; the document goes to the run
+    MODEL defaults to the model folder train recorded; the document goes to the run
     folder's sbom/ (and to --output). Exit 0 when written, 2 when a fact is missing (run
     train first) or the model's requirements are not pinned.""",
     run=run,

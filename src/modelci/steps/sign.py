@@ -201,7 +201,7 @@ SPEC = StepSpec(
     name=STEP,
     help="""Sign every file of the model, and the facts of the run, with one method.
 
-    MODEL_DIR defaults to the model folder train recorded. A private key (its password in
+    MODEL defaults to the model folder train recorded. A private key (its password in
     MODELCI_SIGNING_KEY_PASSWORD), a certificate with its chain, or keyless with the CI's
     OIDC identity (GitHub: permissions id-token: write; GitLab: id_tokens with aud
     sigstore). Exit 0 when signed, 2 on bad input, 3 when Sigstore is unreachable.""",

@@ -134,14 +134,26 @@ def _same(a: Path, b: Path) -> bool:
 
 
 def _model(ctx: Context, manifest: Manifest) -> Path:
+    """The folder to verify: the one asked for, else the model train made. The signature the
+    run folder records must be for that folder: verifying whichever folder sign names would
+    let an edited manifest point verify at an untouched copy beside a changed model."""
     configured = ctx.config.path("verify.model")
     if configured is not None:
         return configured
+    trained = manifest.train.model_path if manifest.train is not None else None
+    if trained is not None:
+        model = ctx.runfolder.resolve(trained)
+        if manifest.sign is not None and not _same(
+            ctx.runfolder.resolve(manifest.sign.model), model
+        ):
+            raise GateFailed(
+                f"the signature in the run folder is for {manifest.sign.model}, not the model "
+                f"train made ({trained}); pass MODEL to verify another folder"
+            )
+        return model
     if manifest.sign is not None:
         return ctx.runfolder.resolve(manifest.sign.model)
-    if manifest.train is not None and manifest.train.model_path is not None:
-        return ctx.runfolder.resolve(manifest.train.model_path)
-    raise InputError("no model folder to verify: pass MODEL_DIR or set verify.model")
+    raise InputError("no model folder to verify: pass MODEL or set verify.model")
 
 
 def _signature(ctx: Context, manifest: Manifest) -> Path:
@@ -187,10 +199,10 @@ SPEC = StepSpec(
     name=STEP,
     help="""Check that the model on disk is exactly what was signed, by whom you trust.
 
-    MODEL_DIR defaults to the model folder sign recorded. Say how to verify with
-    --public-key, --certificate-chain, or --identity and --issuer (keyless; verified offline
-    with the Sigstore trust root bundled in sigstore-python). Exit 0 when it verifies,
-    1 when it does not (with why), 2 on bad input.""",
+    MODEL defaults to the model folder train made (the signature must be for it). Say how
+    to verify with --public-key, --certificate-chain, or --identity and --issuer (keyless;
+    verified offline with the Sigstore trust root bundled in sigstore-python). Exit 0 when it
+    verifies, 1 when it does not (with why), 2 on bad input.""",
     run=run,
     inputs=(
         Input("model", "verify.model", "Model folder to verify.", positional=True),
