@@ -154,6 +154,13 @@ def test_the_pipeline_signs_when_a_key_is_configured_and_says_when_it_cannot(
     unsigned = run_cli("pipeline", "project")
     assert unsigned.code == 0, unsigned.err
     assert "SKIP  sign: no signing method" in unsigned.out
+    # where sign would have run: after scan, before sbom
+    lines = [
+        line.split()[1].rstrip(":")
+        for line in unsigned.out.splitlines()
+        if line[:4] in ("PASS", "SKIP")
+    ]
+    assert lines.index("scan") < lines.index("sign") < lines.index("sbom")
     explicit = run_cli("pipeline", "project", "--steps", "sign")
     assert explicit.code == 2
     assert "--steps: sign cannot run here" in explicit.err

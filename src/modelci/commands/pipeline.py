@@ -33,11 +33,12 @@ def pipeline_cmd(app: App, project: Path | None, steps: str | None) -> None:
     ctx = Context.of(app.load_config(), app.env)
     outcome = run_pipeline(ctx, chosen, explicit=steps is not None, verbose=app.verbose)
     click.echo("")
-    for result in outcome.results:
-        if result.passed:
-            click.echo(f"PASS  {verdict_line(result)}")
-    for name, reason in outcome.skipped.items():
-        click.echo(f"SKIP  {name}: {reason}")
+    ran = {result.step: result for result in outcome.results}
+    for name in chosen:  # in pipeline order, a skipped step where it would have run
+        if name in outcome.skipped:
+            click.echo(f"SKIP  {name}: {outcome.skipped[name]}")
+        elif name in ran and ran[name].passed:
+            click.echo(f"PASS  {verdict_line(ran[name])}")
     click.echo(f"run folder: {os.path.relpath(ctx.runfolder.path)}")
     failed = [r for r in outcome.results if not r.passed]
     if failed:
