@@ -29,8 +29,9 @@ def attach(
     policy = RetryPolicy.from_settings(config.get("train.tracking"))
     with reachable(location, policy, env), staging.folder("attach") as scratch:
         mlflow = registry.client(location)
-        run_root = mlflow.get_run(run_id).info.artifact_uri
-        check_inside(location, run_root, f"run {run_id}'s artifact location")
+        if location.artifact_location is not None:  # the store in the run folder
+            run_root = mlflow.get_run(run_id).info.artifact_uri
+            check_inside(location, run_root, f"run {run_id}'s artifact location")
         for name, content in files.items():
             (scratch / name).write_bytes(content)
             mlflow.log_artifact(run_id, str(scratch / name), where)
