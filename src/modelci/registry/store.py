@@ -30,7 +30,6 @@ def prepare(location: Location, policy: RetryPolicy, env: Mapping[str, str]) -> 
         return
     parsed = urlparse(location.uri)
     if parsed.scheme == "sqlite" and location.artifact_location is not None:
-        rebase(location)
         _embedded_sqlite(Path(parsed.path), location.artifact_location, env)
 
 
