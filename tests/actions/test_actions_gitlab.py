@@ -11,6 +11,7 @@ import pytest
 
 from tests.actions.gitlabci import make_project, run_pipeline
 from tests.actions.harness import REPO, git, write_project
+from tests.unit.sign_support import write_key, write_public_key
 
 pytestmark = pytest.mark.actions
 
@@ -150,7 +151,9 @@ def test_example_pipeline_runs(tmp_path: Path, modelci_bin: Path) -> None:
     registry.parent.mkdir()
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{registry}"}
     password = "canary-4d2a9b-Pa55"
-    private, public = _key_pair(tmp_path / "keys", password)
+    (tmp_path / "keys").mkdir()
+    private, public = tmp_path / "keys" / "signing.pem", tmp_path / "keys" / "signing.pub"
+    write_public_key(public, write_key(private, password=password))
 
     run = run_pipeline(
         project,
@@ -178,25 +181,6 @@ def test_example_pipeline_runs(tmp_path: Path, modelci_bin: Path) -> None:
     log = run.job_log("modelci-promote")
     assert "breast-cancer@champion" in log
     assert password not in run.output
-
-
-def _key_pair(folder: Path, password: str) -> tuple[Path, Path]:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    folder.mkdir()
-    key = ec.generate_private_key(ec.SECP256R1())
-    encryption = serialization.BestAvailableEncryption(password.encode())
-    private, public = folder / "signing.pem", folder / "signing.pub"
-    private.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
 
 
 def test_example_pipeline_retrains_on_a_schedule_and_promotes_by_hand() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,21 @@ def write_key(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
     )
     return key
+
+
+def openssl_key_pair(folder: Path, name: str = "key") -> tuple[Path, Path]:
+    """A P-256 key pair made by openssl, not by the library modelci signs with: what a team
+    brings from its own tooling."""
+    private, public = folder / f"{name}.pem", folder / f"{name}.pub.pem"
+    subprocess.run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(private)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["openssl", "ec", "-in", str(private), "-pubout", "-out", str(public)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return private, public
 
 
 def write_public_key(path: Path, key: ec.EllipticCurvePrivateKey) -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE, REPO
+from tests.unit.sign_support import write_key, write_public_key
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -163,22 +164,6 @@ def test_every_documented_command_is_run_or_skipped_with_a_reason() -> None:
     assert set(PROVIDED) <= set(ORDER)
 
 
-def _key_pair(folder: Path, *, password: bytes) -> None:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    encryption = serialization.BestAvailableEncryption(password)
-    (folder / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    )
-    (folder / "key.pub").write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-
-
 @pytest.mark.slow
 def test_documented_commands_run(tmp_path: Path) -> None:
     project = tmp_path / "quickstart"
@@ -190,7 +175,8 @@ def test_documented_commands_run(tmp_path: Path) -> None:
         if name == "docs/promote.md":
             _run("modelci compare", project, env, f"{name} (provided)")
         if name == "docs/signing.md":
-            _key_pair(project, password=b"...")
+            key = write_key(project / "key.pem", password="...")
+            write_public_key(project / "key.pub", key)
         for command in doc_commands(REPO / name):
             if _bare(command.text) in SKIPPED:
                 continue

@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import EXAMPLE, CliRunner
+from tests.unit.sign_support import openssl_key_pair
 
 pytestmark = [
     pytest.mark.slow,
@@ -24,23 +24,10 @@ pytestmark = [
 RUN = Path(".modelci")
 
 
-def _keys(folder: Path) -> tuple[Path, Path]:
-    private, public = folder / "key.pem", folder / "key.pub.pem"
-    subprocess.run(
-        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(private)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        ["openssl", "ec", "-in", str(private), "-pubout", "-out", str(public)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return private, public
-
-
 @pytest.fixture
 def signed(in_tmp: Path, run_cli: CliRunner) -> tuple[Path, Path]:
     shutil.copytree(EXAMPLE, in_tmp / "project", ignore=shutil.ignore_patterns(".modelci"))
-    private, public = _keys(in_tmp)
+    private, public = openssl_key_pair(in_tmp)
     env = {
         "MODELCI_CONFIG": str(in_tmp / "project" / "modelci.yaml"),
         "MODELCI_SIGN__PRIVATE_KEY": str(private),

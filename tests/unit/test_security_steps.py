@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 
 from tests.conftest import EXAMPLE, CliRunner
 from tests.unit.scan_payloads import Payload, evil_dumps
+from tests.unit.sign_support import openssl_key_pair
 
 pytestmark = [
     pytest.mark.slow,
@@ -23,19 +23,6 @@ pytestmark = [
 ]
 
 RUN = Path(".modelci")
-
-
-def _keys(folder: Path, name: str = "key") -> tuple[Path, Path]:
-    private, public = folder / f"{name}.pem", folder / f"{name}.pub.pem"
-    subprocess.run(
-        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(private)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    subprocess.run(
-        ["openssl", "ec", "-in", str(private), "-pubout", "-out", str(public)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return private, public
 
 
 def _manifest() -> dict[str, Any]:
@@ -55,7 +42,7 @@ def trained(in_tmp: Path, run_cli: CliRunner) -> Path:
 
 
 def test_scan_sign_verify_need_no_paths_after_train(trained: Path, run_cli: CliRunner) -> None:
-    private, public = _keys(trained)
+    private, public = openssl_key_pair(trained)
     scanned = run_cli("scan")
     assert scanned.code == 0, scanned.err
     sarif = json.loads((RUN / "scan" / "results.sarif").read_text())
@@ -85,7 +72,7 @@ def test_scan_sign_verify_need_no_paths_after_train(trained: Path, run_cli: CliR
 def test_verify_fails_closed_on_a_changed_model(
     trained: Path, run_cli: CliRunner, change: Any, words: str
 ) -> None:
-    private, public = _keys(trained)
+    private, public = openssl_key_pair(trained)
     assert run_cli("sign", "--private-key", str(private)).code == 0
     change(RUN / "train" / "model")
     result = run_cli("verify", "--public-key", str(public))
@@ -99,7 +86,7 @@ def test_verify_checks_the_model_train_made_not_the_folder_the_manifest_names(
     """An attacker who can write the run folder keeps an untouched copy beside a changed model
     and points sign's record at the copy (in a newer copy of the manifest): verify still
     checks the model train made, and says the signature is for another folder."""
-    private, public = _keys(trained)
+    private, public = openssl_key_pair(trained)
     assert run_cli("sign", "--private-key", str(private)).code == 0
     shutil.copytree(RUN / "train" / "model", RUN / "stash" / "model")
     with (RUN / "train" / "model" / "MLmodel").open("a") as handle:
@@ -119,8 +106,8 @@ def test_verify_checks_the_model_train_made_not_the_folder_the_manifest_names(
 def test_verify_needs_to_be_told_how_and_refuses_the_wrong_key(
     trained: Path, run_cli: CliRunner
 ) -> None:
-    private, _ = _keys(trained)
-    _, other = _keys(trained, "other")
+    private, _ = openssl_key_pair(trained)
+    _, other = openssl_key_pair(trained, "other")
     assert run_cli("sign", "--private-key", str(private)).code == 0
     unconfigured = run_cli("verify")
     assert unconfigured.code == 2 and "--public-key" in unconfigured.err
@@ -164,14 +151,14 @@ def test_the_pipeline_signs_when_a_key_is_configured_and_says_when_it_cannot(
     explicit = run_cli("pipeline", "project", "--steps", "sign")
     assert explicit.code == 2
     assert "--steps: sign cannot run here" in explicit.err
-    private, _ = _keys(in_tmp)
+    private, _ = openssl_key_pair(in_tmp)
     signed = run_cli("pipeline", "project", env={"MODELCI_SIGN__PRIVATE_KEY": str(private)})
     assert signed.code == 0, signed.err
     assert "PASS  sign passed" in signed.out
 
 
 def _signed_and_compared(root: Path, run_cli: CliRunner) -> tuple[Path, Path]:
-    private, public = _keys(root)
+    private, public = openssl_key_pair(root)
     assert run_cli("compare", "--resamples", "200").code == 0
     assert run_cli("sign", "--private-key", str(private)).code == 0
     return private, public
@@ -179,7 +166,7 @@ def _signed_and_compared(root: Path, run_cli: CliRunner) -> tuple[Path, Path]:
 
 def test_promote_acts_on_the_signed_verdict_only(trained: Path, run_cli: CliRunner) -> None:
     _, public = _signed_and_compared(trained, run_cli)
-    _, other = _keys(trained, "other")
+    _, other = openssl_key_pair(trained, "other")
     # signed: promote must verify, so it needs to be told how
     assert run_cli("promote").code == 2
     wrong = run_cli("promote", env={"MODELCI_VERIFY__PUBLIC_KEY": str(other)})
@@ -233,7 +220,7 @@ def test_compare_verifies_a_signed_production_model_before_loading_it(
     trained: Path, run_cli: CliRunner
 ) -> None:
     _, public = _signed_and_compared(trained, run_cli)
-    _, other = _keys(trained, "other")
+    _, other = openssl_key_pair(trained, "other")
     env = {"MODELCI_VERIFY__PUBLIC_KEY": str(public)}
     assert run_cli("promote", env=env).code == 0  # version 1, signed, is the champion
     assert run_cli("train", "--cv-folds", "0", "--seed", "3").code == 0
