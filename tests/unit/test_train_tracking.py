@@ -223,6 +223,39 @@ def test_a_stopped_step_takes_its_version_back_and_marks_the_run_killed(
     assert tracking.client.get_run(run.run_id).info.status == "KILLED"
 
 
+def test_registering_sweeps_a_model_that_exists_and_not_one_it_creates(
+    tracked: tuple[Tracking, RunRef, Location],
+) -> None:
+    import socket
+
+    from sklearn.tree import DecisionTreeClassifier
+
+    from modelci.registry import client as registry
+
+    tracking, run, target = tracked
+    x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    model_uri = tracking.log_model(run, _spec(DecisionTreeClassifier().fit(x, [0, 0, 1, 1]), x,
+                                              "skops"))  # fmt: skip
+    first = tracking.register(
+        run.run_id, model_uri, "m", digest="sha256:" + "1" * 64, description="d",
+        tags={"modelci.state": "pending", "modelci.owner": f"{socket.gethostname()}:999999999:"},
+        known=Known(None, None),
+    )  # fmt: skip
+    assert first.notes == ()  # a model this train created has nothing to sweep
+    assert registry.create_model(tracking.client, "m") is False
+    # the first version's owner is gone: the next train against the model archives it
+    second = tracking.register(
+        run.run_id, model_uri, "m", digest="sha256:" + "1" * 64, description="d",
+        tags={}, known=Known(None, None),
+    )  # fmt: skip
+    assert [n.split(":")[0] for n in second.notes] == ["archived m version 1"]
+    states = {
+        v.version: v.tags.get("modelci.state")
+        for v in registry.versions(tracking.client, target, "m")
+    }
+    assert states["1"] == "orphaned"
+
+
 def test_the_empty_store_template_is_built_through_the_client(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -198,6 +198,20 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "experiment"
 
 
+def create_model(mlflow_client: Any, name: str) -> bool:
+    """Create the registered model ``name`` unless it exists; whether it was created (a new
+    model has no versions, so nothing of an earlier run to look for)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlflow_client.create_registered_model(name)
+    except MlflowException as exc:
+        if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code):
+            raise
+        return False
+    return True
+
+
 def register(
     mlflow_client: Any,
     model_uri: str,
@@ -206,18 +220,12 @@ def register(
     tags: Mapping[str, str],
     description: str,
 ) -> str:
-    """Create a model version (and the registered model when new); returns the version.
+    """Create a model version of the registered model ``name`` (see :func:`create_model`);
+    returns the version.
 
     ``model_uri`` is a logged model's ``models:/<model_id>`` URI (MLflow 3) or a
     ``runs:/`` URI.
     """
-    from mlflow.exceptions import MlflowException
-
-    try:
-        mlflow_client.create_registered_model(name)
-    except MlflowException as exc:
-        if "RESOURCE_ALREADY_EXISTS" not in str(exc.error_code):
-            raise
     model_id = model_uri.removeprefix("models:/") if model_uri.startswith("models:/m-") else None
     created = mlflow_client.create_model_version(
         name,
@@ -229,7 +237,10 @@ def register(
         model_id=model_id,
     )
     try:
-        _await_ready(mlflow_client, name, str(created.version))
+        # A store that registers synchronously (a database) says READY at once; a server
+        # may still be copying the artifacts.
+        if created.status != "READY":
+            _await_ready(mlflow_client, name, str(created.version))
     except BaseException:
         delete_version(mlflow_client, name, str(created.version))
         raise

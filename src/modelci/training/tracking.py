@@ -233,8 +233,10 @@ class Tracking:
         """Close the run and register the model version: the last change a step makes.
 
         Versions an earlier, crashed train left pending are adopted or archived first
-        (``known`` is the version and run id the run folder records)."""
-        notes = orphans.sweep(self.client, self.target, model_name, known)
+        (``known`` is the version and run id the run folder records); a model this call
+        creates has none."""
+        created = registry.create_model(self.client, model_name)
+        notes = [] if created else orphans.sweep(self.client, self.target, model_name, known)
         self.client.set_tag(run_id, registry_tags.MODEL_DIGEST, digest)
         self.client.set_terminated(run_id, "FINISHED")
         version = registry.register(
