@@ -57,11 +57,28 @@ def schema() -> dict[str, Any]:
 
 @cache
 def _defaults() -> dict[str, Any]:
+    """The packaged defaults, parsed once; read-only (:func:`defaults` gives a copy)."""
     folder = resources.files("modelci").joinpath("schemas")
-    data: dict[str, Any] = yaml.safe_load(folder.joinpath("defaults.yaml").read_text("utf-8"))
+    data: dict[str, Any] = _packaged_yaml(folder.joinpath("defaults.yaml").read_text("utf-8"))
     for name, fragment in _sections("defaults.yaml"):
-        data[name] = yaml.safe_load(fragment)
+        data[name] = _packaged_yaml(fragment)
     return data
+
+
+def _packaged_yaml(text: str) -> Any:
+    # Our own files: libyaml's parser when PyYAML has it (every command reads them at start).
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
+def default(dotted: str) -> Any:
+    """The packaged default of one setting (``None`` when it has none), without copying them
+    all: the command line asks this for every flag it declares."""
+    node: Any = _defaults()
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return copy.deepcopy(node)
 
 
 def _sections(suffix: str) -> list[tuple[str, str]]:

@@ -91,14 +91,7 @@ class Input:
 
     @property
     def default(self) -> Any:
-        if self.key is None:
-            return None
-        node: Any = config_mod.defaults()
-        for part in self.key.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return None
-            node = node[part]
-        return node
+        return None if self.key is None else config_mod.default(self.key)
 
     @property
     def bounds(self) -> tuple[float | None, float | None]:
