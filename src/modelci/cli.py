@@ -351,8 +351,8 @@ def main() -> None:
     # The command is done: every file is written and closed, every store call returned. At
     # exit the interpreter would still walk every object MLflow, scikit-learn and pandas made
     # with its cycle collector, several times, to free memory the process is about to give
-    # back (0.5-1 s after a train step). Frozen objects are left out of those walks; atexit
-    # handlers, thread joins and the flushing of stdout and stderr run as always.
+    # back (about a second after a train step). Frozen objects are left out of those walks;
+    # atexit handlers, thread joins and the flushing of stdout and stderr run as always.
     gc.freeze()
     sys.exit(code)
 

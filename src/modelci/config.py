@@ -73,12 +73,17 @@ def _packaged_yaml(text: str) -> Any:
 def default(dotted: str) -> Any:
     """The packaged default of one setting (``None`` when it has none), without copying them
     all: the command line asks this for every flag it declares."""
-    node: Any = _defaults()
+    return copy.deepcopy(_at(_defaults(), dotted, None))
+
+
+def _at(data: Mapping[str, Any], dotted: str, missing: Any) -> Any:
+    """The value at a dotted key path, or ``missing``."""
+    node: Any = data
     for part in dotted.split("."):
         if not isinstance(node, Mapping) or part not in node:
-            return None
+            return missing
         node = node[part]
-    return copy.deepcopy(node)
+    return node
 
 
 def _sections(suffix: str) -> list[tuple[str, str]]:
@@ -108,12 +113,7 @@ class Config:
     warnings: list[str] = field(default_factory=list)
 
     def get(self, dotted: str, default: Any = None) -> Any:
-        node: Any = self.data
-        for part in dotted.split("."):
-            if not isinstance(node, Mapping) or part not in node:
-                return default
-            node = node[part]
-        return node
+        return _at(self.data, dotted, default)
 
     def source(self, dotted: str) -> str:
         """Where a key was set, for error messages: ``modelci.yaml``, a variable or a flag."""

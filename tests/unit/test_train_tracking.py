@@ -231,6 +231,7 @@ def test_registering_sweeps_a_model_that_exists_and_not_one_it_creates(
     from sklearn.tree import DecisionTreeClassifier
 
     from modelci.registry import client as registry
+    from modelci.registry import tags
 
     tracking, run, target = tracked
     x = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
@@ -238,7 +239,7 @@ def test_registering_sweeps_a_model_that_exists_and_not_one_it_creates(
                                               "skops"))  # fmt: skip
     first = tracking.register(
         run.run_id, model_uri, "m", digest="sha256:" + "1" * 64, description="d",
-        tags={"modelci.state": "pending", "modelci.owner": f"{socket.gethostname()}:999999999:"},
+        tags={tags.STATE: tags.PENDING, tags.OWNER: f"{socket.gethostname()}:999999999:"},
         known=Known(None, None),
     )  # fmt: skip
     assert first.notes == ()  # a model this train created has nothing to sweep
@@ -250,10 +251,9 @@ def test_registering_sweeps_a_model_that_exists_and_not_one_it_creates(
     )  # fmt: skip
     assert [n.split(":")[0] for n in second.notes] == ["archived m version 1"]
     states = {
-        v.version: v.tags.get("modelci.state")
-        for v in registry.versions(tracking.client, target, "m")
+        v.version: v.tags.get(tags.STATE) for v in registry.versions(tracking.client, target, "m")
     }
-    assert states["1"] == "orphaned"
+    assert states["1"] == tags.ORPHANED
 
 
 def test_the_empty_store_template_is_built_through_the_client(
