@@ -59,15 +59,13 @@ def schema() -> dict[str, Any]:
 def _defaults() -> dict[str, Any]:
     """The packaged defaults, parsed once; read-only (:func:`defaults` gives a copy)."""
     folder = resources.files("modelci").joinpath("schemas")
-    data: dict[str, Any] = _packaged_yaml(folder.joinpath("defaults.yaml").read_text("utf-8"))
+    # The project file's loader (libyaml's parser when PyYAML has it): every command reads
+    # these at start.
+    text = folder.joinpath("defaults.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - SafeLoader
     for name, fragment in _sections("defaults.yaml"):
-        data[name] = _packaged_yaml(fragment)
+        data[name] = yaml.load(fragment, Loader=UniqueKeyLoader)  # noqa: S506 - SafeLoader
     return data
-
-
-def _packaged_yaml(text: str) -> Any:
-    # Our own files: libyaml's parser when PyYAML has it (every command reads them at start).
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
 def default(dotted: str) -> Any:
