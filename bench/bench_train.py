@@ -1,45 +1,55 @@
 """The train step's overhead: `modelci train` against a bare scikit-learn fit and against the
 same tracking written by hand with the MLflow API.
 
-    .venv-bench-train/bin/python bench/bench_train.py [--repeats 9] [--plain-exit]
+    .venv-bench-train/bin/python bench/bench_train.py [--repeats 9] [--settle 3]
 
 Every variant runs as its own fresh Python process (a CI job starts cold), timed from
-process start to exit, on breast_cancer (569 rows × 30 features) with the same pipeline
-(StandardScaler + LogisticRegression(max_iter=200)), the same stratified 80/20 split and the
-same metrics:
+process start to exit, on breast_cancer (569 rows × 30 features) with the same pipeline, the
+same stratified 80/20 split and the same metrics. The pipeline is the one ``modelci train``
+builds for these settings (a ColumnTransformer that imputes missing numbers with the median
+and scales them, then LogisticRegression(max_iter=200)): a script that fitted a smaller
+model would charge modelci for fitting, predicting and serializing the bigger one.
 
 - bare: read the CSV, split, fit, predict, compute the metrics; no tracking at all;
 - by hand: bare + what a user typically writes: a fresh sqlite MLflow store, params,
   metrics, the dataset, ``mlflow.sklearn.log_model`` with an input example, and
   ``mlflow.register_model``. The model is saved with skops, as modelci saves it (MLflow's
   ``serialization_format="skops"``: a file that loads without running code, which a scan
-  can pass). skops lists every scikit-learn type it trusts on import (about 0.4 s here), a
-  cost cloudpickle, MLflow's default, does not have: a script that pickles does less work
-  and makes a model no scan can clear, so it is not the peer;
-- by hand, tuned: the same with the pinned requirements passed explicitly (MLflow then
-  skips inferring them in a subprocess), MLflow's usage telemetry off
-  (``MLFLOW_DISABLE_TELEMETRY``: on a closed network the attempt to send it costs about a
-  second at exit) and ``gc.freeze()`` as the last statement (the interpreter then skips
-  walking every object MLflow and scikit-learn made with its cycle collector at exit, 0.5-1 s
-  here), all of which modelci does;
+  can pass), trusting the one type of this pipeline skops does not trust by default
+  (written out, as a script for one model can). skops lists every scikit-learn type it
+  trusts on import (about 0.4 s here), a cost cloudpickle, MLflow's default, does not have:
+  a script that pickles does less work and makes a model no scan can clear, so it is not
+  the peer;
+- by hand, tuned: the same with MLflow tuned as modelci tunes it: the pinned requirements
+  passed explicitly (MLflow then skips inferring them in a subprocess) and MLflow's usage
+  telemetry off (``MLFLOW_DISABLE_TELEMETRY``: on a closed network the attempt to send it
+  costs about a second at exit);
 - by hand, tuned, warm store: the same again on an already created (migrated, empty) sqlite
   store, as modelci's cached one: the floor of any MLflow-tracked run;
+- by hand, tuned, warm, frozen: the warm-store script ending with ``gc.freeze()``, as modelci's
+  command line ends: the interpreter then skips walking every object MLflow and scikit-learn
+  made with its cycle collector at exit (0.5-1 s here). Not part of the target (it tunes the
+  interpreter, not MLflow), reported beside it: against it modelci's own work (the run folder
+  and its checks) is what remains;
 - modelci: ``modelci train`` (the console script beside the interpreter, as a CI job runs it;
   ``python -m modelci`` without one) with the same settings. It tracks in its own process
   through MLflow's public API, as the scripts do, and also writes the run folder (the
   serialization check, the logged model downloaded and digested, holdout rows,
   predictions, reports, manifest) and sweeps the registry for orphaned versions.
 
-The target: modelci's overhead over the bare fit is at most the best hand-tuned script's
-(the smaller of the two tuned variants). modelci runs warm (its cached empty MLflow
-database exists, as after the first run on a machine or a cached CI environment) and once
-cold, before the timed runs. Variants are interleaved, each process starts ``--settle``
-seconds after the one before it exited (a process that exits without tearing down hands
-back its memory at once, and the next one started at once pays for it), and both the median
-and the fastest of ``--repeats`` runs are reported, since the machine is shared: the median
-is what a run typically costs, the fastest the steadier estimate of the work itself. So is
-the CPU time (user + system, of the process and whatever it started). Every variant runs in
-a temporary folder outside any git checkout.
+The target (issue 9): modelci's overhead over the bare fit is at most the best hand-tuned
+MLflow script's (the smaller of the two tuned variants). modelci runs warm (its cached empty
+MLflow database exists, as after the first run on a machine or a cached CI environment) and
+once cold, before the timed runs. Variants run in rounds, each round in a shuffled order
+(the same orders in every run of the bench); each process starts ``--settle`` seconds after
+the one before it exited (a process that exits without tearing down hands back its memory at
+once, and the next one started at once pays for it). The median and the fastest of
+``--repeats`` runs are reported, since the machine is shared: the median is what a run
+typically costs, the fastest the steadier estimate of the work itself. So is the CPU time
+(user + system, of the process and whatever it started), and, last, the median over the
+rounds of modelci's time minus each script's in the same round (the load of a shared
+machine drifts from one round to the next). Every variant runs in a temporary folder outside
+any git checkout.
 
 Run it with an interpreter whose environment is as users get it (``pip install '.[train]'``): the
 development ``.venv`` also holds the test tools, and with them jsonschema's format checkers
@@ -49,7 +59,9 @@ development ``.venv`` also holds the test tools, and with them jsonschema's form
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
+import random
 import resource
 import shutil
 import statistics
@@ -64,11 +76,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: the variants the target compares modelci with: the best of them sets the bar
 TUNED_VARIANTS = ("by hand, tuned", "by hand, tuned, warm store")
+#: the warm-store script ending as modelci's command line ends, reported beside the target
+FROZEN = "by hand, tuned, warm, frozen"
+#: the scripts that start from a copy of modelci's migrated empty store
+WARM = ("by hand, tuned, warm store", FROZEN)
 SRC = HERE.parent / "src"
 
 COMMON = """
 import sys, time
 import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -79,8 +97,11 @@ df = pd.read_csv(sys.argv[1])
 y = df.pop("target")
 x_train, x_test, y_train, y_test = train_test_split(
     df, y, test_size=0.2, random_state=42, stratify=y)
-model = Pipeline([("scale", StandardScaler()),
-                  ("model", LogisticRegression(max_iter=200, random_state=42))])
+numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+model = Pipeline([
+    ("preprocess", ColumnTransformer([("numeric", numeric, list(df.columns))],
+                                     remainder="drop", sparse_threshold=0.0)),
+    ("model", LogisticRegression(max_iter=200, random_state=42))])
 model.fit(x_train, y_train)
 pred = model.predict(x_test)
 proba = model.predict_proba(x_test)
@@ -107,31 +128,31 @@ with mlflow.start_run(experiment_id=experiment) as run:
     mlflow.log_input(from_pandas(df.assign(target=y), source=sys.argv[1], targets="target"),
                      context="training")
     info = mlflow.sklearn.log_model(model, name="model", input_example=x_train.head(5),
-                                    serialization_format="skops", **EXTRA)
+                                    serialization_format="skops",
+                                    skops_trusted_types=["numpy.dtype"], **EXTRA)
 mlflow.register_model(info.model_uri, "bench")
 """
 
 TUNED = """
 EXTRA = {"pip_requirements": mlflow.sklearn.get_default_pip_requirements(include_skops=True)}
 """
-#: the last statement of a tuned script, as of ``modelci``'s entry point
+#: the last statement of the FROZEN variant, as of ``modelci``'s entry point
 FROZEN_EXIT = """
 import gc
 gc.freeze()
 """
 
 
-def _script(kind: str, *, frozen_exit: bool = True) -> str:
+def _script(kind: str) -> str:
     if kind == "bare":
         return COMMON
-    tuned = kind.startswith("by hand, tuned")
-    extra = TUNED if tuned else "EXTRA = {}\n"
+    extra = TUNED if kind.startswith("by hand, tuned") else "EXTRA = {}\n"
     return (
         COMMON
         + BY_HAND.replace(
             "import mlflow, mlflow.sklearn\n", "import mlflow, mlflow.sklearn\n" + extra, 1
         )
-        + (FROZEN_EXIT if tuned and frozen_exit else "")
+        + (FROZEN_EXIT if kind == FROZEN else "")
     )
 
 
@@ -145,6 +166,8 @@ class Timing:
 
 #: seconds to wait before each timed process (``--settle``)
 SETTLE = 3.0
+#: the seed of the rounds' orders, so that two runs of the bench time the same sequence
+SEED = 20261129
 
 
 def _timed(argv: list[str], env: dict[str, str], cwd: Path, settle: float) -> Timing:
@@ -179,14 +202,14 @@ def main() -> None:
         default=SETTLE,
         help="seconds to wait before each timed process (default %(default)s)",
     )
-    parser.add_argument(
-        "--plain-exit",
-        action="store_true",
-        help="tuned scripts end without gc.freeze() (the peers as measured until 2026-11-29)",
-    )
     args = parser.parse_args()
 
     from sklearn.datasets import load_breast_cancer
+
+    # An install compiles modelci's modules once; this bench imports them from src/, and in
+    # an environment that sets PYTHONDONTWRITEBYTECODE (CI containers often do) every modelci
+    # process would otherwise compile the stale ones again (30-50 ms here).
+    compileall.compile_dir(SRC / "modelci", quiet=1)
 
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         root = Path(tmp)
@@ -196,9 +219,9 @@ def main() -> None:
         env["MODELCI_HOME"] = str(root / "home")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
         scripts = {}
-        for kind in ("bare", "by hand", "by hand, tuned", "by hand, tuned, warm store"):
+        for kind in ("bare", "by hand", *TUNED_VARIANTS, FROZEN):
             path = root / f"{kind.replace(' ', '_').replace(',', '')}.py"
-            path.write_text(textwrap.dedent(_script(kind, frozen_exit=not args.plain_exit)))
+            path.write_text(textwrap.dedent(_script(kind)))
             scripts[kind] = path
 
         run_no = 0
@@ -217,37 +240,43 @@ def main() -> None:
         # modelci both look for one to tag the run with, at the same cost for each.
         cold = _timed(modelci(), env, root, args.settle)
         times: dict[str, list[Timing]] = {k: [] for k in (*scripts, "modelci")}
+        # Each round runs every variant once, in an order of its own: a process runs slower
+        # right after one that exited frozen (modelci, FROZEN), and a fixed order would
+        # charge that to whichever variant always came next.
+        order = random.Random(SEED)
         for _ in range(args.repeats):
-            for kind, script in scripts.items():
+            for kind in order.sample([*scripts, "modelci"], k=len(scripts) + 1):
+                if kind == "modelci":
+                    times[kind].append(_timed(modelci(), env, root, args.settle))
+                    continue
                 work = root / f"hand{run_no}"
                 run_no += 1
                 work.mkdir()
-                if kind.endswith("warm store"):
+                if kind in WARM:
                     template = next((root / "home" / "cache").glob("mlflow-*-empty.db"))
                     shutil.copyfile(template, work / "mlflow.db")
                 tuned_env = {**env, "MLFLOW_DISABLE_TELEMETRY": "true"}
-                argv = [sys.executable, str(script), str(data), str(work)]
+                argv = [sys.executable, str(scripts[kind]), str(data), str(work)]
                 times[kind].append(
                     _timed(argv, tuned_env if "tuned" in kind else env, root, args.settle)
                 )
-            times["modelci"].append(_timed(modelci(), env, root, args.settle))
 
-    exit_note = "plain exit" if args.plain_exit else "ending with gc.freeze() as modelci does"
     print(f"train overhead on breast_cancer, {args.repeats} cold processes each")
-    print(f"tuned scripts: pinned requirements, telemetry off, {exit_note}")
+    print("tuned scripts: pinned requirements, telemetry off")
     # The median is what a run typically costs; on a shared machine the fastest run is the
     # steadier estimate of what the work itself costs (interference only ever adds time).
     for label, statistic in (("median", statistics.median), ("fastest", min)):
         print()
         _report(label, {k: [statistic(t.wall for t in v), statistic(t.cpu for t in v)]
                         for k, v in times.items()}, cold)  # fmt: skip
+    _paired(times)
 
 
 def _report(label: str, values: dict[str, list[float]], cold: Timing) -> None:
     """One table (wall clock and CPU, ``label`` of the runs) and the target's verdicts."""
-    print(f"{label:<28}{' wall clock ':-^30}  {' CPU (user + system) ':-^30}")
+    print(f"{label:<30}{' wall clock ':-^30}  {' CPU (user + system) ':-^30}")
     head = f"{'s':>7}{'over bare':>11}{'modelci ×':>12}"
-    print(f"{'variant':<28}{head}  {head}")
+    print(f"{'variant':<30}{head}  {head}")
     rows = {**values, "modelci (cold cache)": [cold.wall, cold.cpu]}
     for kind, row in rows.items():
         cells = []
@@ -257,7 +286,7 @@ def _report(label: str, values: dict[str, list[float]], cold: Timing) -> None:
             plain = kind in ("bare", "modelci", "modelci (cold cache)")
             ratio = " " * 12 if plain else f"{ours / over:>12.2f}"
             cells.append(f"{value:>7.2f}{over:>11.2f}{ratio}")
-        print(f"{kind:<28}{cells[0]}  {cells[1]}")
+        print(f"{kind:<30}{cells[0]}  {cells[1]}")
     for i, measure in enumerate(("wall", "cpu")):
         tuned = {k: values[k][i] - values["bare"][i] for k in TUNED_VARIANTS}
         best = min(tuned, key=lambda k: tuned[k])
@@ -267,6 +296,23 @@ def _report(label: str, values: dict[str, list[float]], cold: Timing) -> None:
             f"({best}) {tuned[best]:.2f} s: ratio {ours / tuned[best]:.2f} (target <= 1.00: "
             f"{'met' if ours <= tuned[best] else 'NOT met'}; {ours - tuned[best]:+.2f} s)"
         )
+        frozen = values[FROZEN][i] - values["bare"][i]
+        print(
+            f"{measure:>4} ({label}): beside the target, against {FROZEN!r} {frozen:.2f} s: "
+            f"ratio {ours / frozen:.2f} ({ours - frozen:+.2f} s)"
+        )
+
+
+def _paired(times: dict[str, list[Timing]]) -> None:
+    """modelci's time minus each script's within the same round, median over the rounds:
+    the rounds ran minutes apart, and the load of a shared machine drifts in between."""
+    print()
+    print("paired: modelci minus the script of the same round, median of the rounds (wall, CPU)")
+    for kind in (*TUNED_VARIANTS, FROZEN):
+        rounds = list(zip(times["modelci"], times[kind], strict=True))
+        wall = statistics.median(m.wall - v.wall for m, v in rounds)
+        cpu = statistics.median(m.cpu - v.cpu for m, v in rounds)
+        print(f"  {kind:<30}{wall:+7.2f} s {cpu:+7.2f} s")
 
 
 if __name__ == "__main__":
