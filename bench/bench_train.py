@@ -74,13 +74,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-#: the variants the target compares modelci with: the best of them sets the bar
-TUNED_VARIANTS = ("by hand, tuned", "by hand, tuned, warm store")
-#: the warm-store script ending as modelci's command line ends, reported beside the target
-FROZEN = "by hand, tuned, warm, frozen"
-#: the scripts that start from a copy of modelci's migrated empty store
-WARM = ("by hand, tuned, warm store", FROZEN)
 SRC = HERE.parent / "src"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A script modelci is timed against, and what it does (see the module's docstring)."""
+
+    name: str
+    #: tracks with MLflow by hand (``bare`` does not)
+    tracked: bool = False
+    #: MLflow tuned as modelci tunes it: pinned requirements, telemetry off
+    tuned: bool = False
+    #: starts from a copy of modelci's migrated empty store
+    warm: bool = False
+    #: ends with ``gc.freeze()``, as modelci's command line ends
+    frozen: bool = False
+
+
+VARIANTS = (
+    Variant("bare"),
+    Variant("by hand", tracked=True),
+    Variant("by hand, tuned", tracked=True, tuned=True),
+    Variant("by hand, tuned, warm store", tracked=True, tuned=True, warm=True),
+    Variant("by hand, tuned, warm, frozen", tracked=True, tuned=True, warm=True, frozen=True),
+)
+#: the variants the target compares modelci with: the best of them sets the bar
+TUNED_VARIANTS = tuple(v.name for v in VARIANTS if v.tuned and not v.frozen)
+#: the warm-store script ending as modelci's command line ends, reported beside the target
+FROZEN = next(v.name for v in VARIANTS if v.frozen)
 
 COMMON = """
 import sys, time
@@ -136,23 +158,23 @@ mlflow.register_model(info.model_uri, "bench")
 TUNED = """
 EXTRA = {"pip_requirements": mlflow.sklearn.get_default_pip_requirements(include_skops=True)}
 """
-#: the last statement of the FROZEN variant, as of ``modelci``'s entry point
+#: the last statement of a frozen variant, as of ``modelci``'s entry point
 FROZEN_EXIT = """
 import gc
 gc.freeze()
 """
 
 
-def _script(kind: str) -> str:
-    if kind == "bare":
+def _script(variant: Variant) -> str:
+    if not variant.tracked:
         return COMMON
-    extra = TUNED if kind.startswith("by hand, tuned") else "EXTRA = {}\n"
+    extra = TUNED if variant.tuned else "EXTRA = {}\n"
     return (
         COMMON
         + BY_HAND.replace(
             "import mlflow, mlflow.sklearn\n", "import mlflow, mlflow.sklearn\n" + extra, 1
         )
-        + (FROZEN_EXIT if kind == FROZEN else "")
+        + (FROZEN_EXIT if variant.frozen else "")
     )
 
 
@@ -172,7 +194,7 @@ SEED = 20261129
 
 def _timed(argv: list[str], env: dict[str, str], cwd: Path, settle: float) -> Timing:
     # A process that exits without tearing its objects down (gc.freeze(), as modelci and the
-    # tuned scripts end) hands the machine back hundreds of MiB at once, and on this VM the
+    # frozen script end) hands the machine back hundreds of MiB at once, and on this VM the
     # next process started at once runs about 0.3 s slower: without a pause each variant
     # would be charged for the exit of the one before it.
     time.sleep(settle)
@@ -219,10 +241,11 @@ def main() -> None:
         env["MODELCI_HOME"] = str(root / "home")
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
         scripts = {}
-        for kind in ("bare", "by hand", *TUNED_VARIANTS, FROZEN):
-            path = root / f"{kind.replace(' ', '_').replace(',', '')}.py"
-            path.write_text(textwrap.dedent(_script(kind)))
-            scripts[kind] = path
+        for variant in VARIANTS:
+            path = root / f"{variant.name.replace(' ', '_').replace(',', '')}.py"
+            path.write_text(textwrap.dedent(_script(variant)))
+            scripts[variant] = path
+        tuned_env = {**env, "MLFLOW_DISABLE_TELEMETRY": "true"}
 
         run_no = 0
 
@@ -239,26 +262,27 @@ def main() -> None:
         # Every variant runs in the temporary folder, outside any git checkout: MLflow and
         # modelci both look for one to tag the run with, at the same cost for each.
         cold = _timed(modelci(), env, root, args.settle)
-        times: dict[str, list[Timing]] = {k: [] for k in (*scripts, "modelci")}
+        # the migrated empty store the cold run cached, which the warm scripts start from
+        template = next((root / "home" / "cache").glob("mlflow-*-empty.db"))
+        times: dict[str, list[Timing]] = {v.name: [] for v in VARIANTS}
+        times["modelci"] = []
         # Each round runs every variant once, in an order of its own: a process runs slower
         # right after one that exited frozen (modelci, FROZEN), and a fixed order would
         # charge that to whichever variant always came next.
         order = random.Random(SEED)
         for _ in range(args.repeats):
-            for kind in order.sample([*scripts, "modelci"], k=len(scripts) + 1):
-                if kind == "modelci":
-                    times[kind].append(_timed(modelci(), env, root, args.settle))
+            for turn in order.sample([*VARIANTS, None], k=len(VARIANTS) + 1):
+                if turn is None:  # modelci's turn
+                    times["modelci"].append(_timed(modelci(), env, root, args.settle))
                     continue
                 work = root / f"hand{run_no}"
                 run_no += 1
                 work.mkdir()
-                if kind in WARM:
-                    template = next((root / "home" / "cache").glob("mlflow-*-empty.db"))
+                if turn.warm:
                     shutil.copyfile(template, work / "mlflow.db")
-                tuned_env = {**env, "MLFLOW_DISABLE_TELEMETRY": "true"}
-                argv = [sys.executable, str(scripts[kind]), str(data), str(work)]
-                times[kind].append(
-                    _timed(argv, tuned_env if "tuned" in kind else env, root, args.settle)
+                argv = [sys.executable, str(scripts[turn]), str(data), str(work)]
+                times[turn.name].append(
+                    _timed(argv, tuned_env if turn.tuned else env, root, args.settle)
                 )
 
     print(f"train overhead on breast_cancer, {args.repeats} cold processes each")
